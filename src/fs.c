@@ -1,0 +1,877 @@
+/* The FUSE layer (low-level API): inode numbers computed from a VM's
+ * serial number and a file index, tables of the files in each directory,
+ * and one handler per operation that maps a node to a backend call.
+ * Generated text is built when a read starts at offset 0 and served from
+ * the open handle after that, like a seq_file.  A `run` read is answered
+ * from the vCPU thread, so no worker waits for a guest. */
+#include "fs.h"
+
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum kind {
+	K_NONE,
+	K_ROOT,
+	K_VERSION,
+	K_CAPS,
+	K_HOST_STATUS,
+	K_VMS,
+	K_NEW,
+	K_VM,		/* a VM directory; its files follow */
+	K_CTL,
+	K_MEMORY,
+	K_CONSOLE,
+	K_STATUS,
+	K_REGS,
+	K_SREGS,
+	K_RUN,
+	K_TRANSLATE,
+};
+
+struct node_def {
+	const char *name;
+	enum kind kind;
+	mode_t mode;
+};
+
+/* Fixed inode numbers below 16; a VM's are serial << 4 | index. */
+static const struct node_def root_files[] = {
+	{ "version", K_VERSION, S_IFREG | 0400 },
+	{ "caps", K_CAPS, S_IFREG | 0400 },
+	{ "status", K_HOST_STATUS, S_IFREG | 0400 },
+	{ "vms", K_VMS, S_IFDIR | 0700 },
+};
+static const struct node_def vms_files[] = {
+	{ "new", K_NEW, S_IFREG | 0400 },
+};
+static const struct node_def vm_files[] = {
+	{ "ctl", K_CTL, S_IFREG | 0600 },
+	{ "memory", K_MEMORY, S_IFREG | 0600 },
+	{ "console", K_CONSOLE, S_IFREG | 0400 },
+	{ "status", K_STATUS, S_IFREG | 0400 },
+	{ "regs", K_REGS, S_IFREG | 0600 },
+	{ "sregs", K_SREGS, S_IFREG | 0600 },
+	{ "run", K_RUN, S_IFREG | 0400 },
+	{ "translate", K_TRANSLATE, S_IFREG | 0600 },
+};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+#define INO_VERSION 2
+#define INO_VMS 5
+#define INO_NEW 6
+#define VM_SHIFT 4
+#define MAX_IO (1u << 20)
+
+static fuse_ino_t root_ino(enum kind k)
+{
+	return k == K_ROOT ? FUSE_ROOT_ID : (fuse_ino_t)(k - K_VERSION + INO_VERSION);
+}
+
+static fuse_ino_t vm_ino(uint64_t serial, unsigned index)
+{
+	return (fuse_ino_t)(serial << VM_SHIFT | index);
+}
+
+/* What an inode number names: the kind, and for VM nodes the VM (with a
+ * reference the caller drops) or -ENOENT when it is gone. */
+static int resolve(struct kvmfs_host *h, fuse_ino_t ino, enum kind *kind,
+		   const struct node_def **def, struct kvmfs_vm **vm)
+{
+	static const struct node_def root_def = { "", K_ROOT, S_IFDIR | 0700 };
+	static const struct node_def vm_def = { "", K_VM, S_IFDIR | 0700 };
+
+	*vm = NULL;
+	if (ino == FUSE_ROOT_ID) {
+		*kind = K_ROOT;
+		*def = &root_def;
+		return 0;
+	}
+	if (ino < (1u << VM_SHIFT)) {
+		for (size_t i = 0; i < N(root_files); i++)
+			if (root_ino(root_files[i].kind) == ino) {
+				*kind = root_files[i].kind;
+				*def = &root_files[i];
+				return 0;
+			}
+		if (ino == INO_NEW) {
+			*kind = K_NEW;
+			*def = &vms_files[0];
+			return 0;
+		}
+		return -ENOENT;
+	}
+	{
+		unsigned index = ino & ((1u << VM_SHIFT) - 1);
+
+		if (index > N(vm_files))
+			return -ENOENT;
+		*vm = kvmfs_vm_by_serial(h, ino >> VM_SHIFT);
+		if (!*vm)
+			return -ENOENT;
+		*def = index ? &vm_files[index - 1] : &vm_def;
+		*kind = (*def)->kind;
+	}
+	return 0;
+}
+
+static struct kvmfs_host *host_of(fuse_req_t req)
+{
+	/* userdata is the address of main's host pointer: the host is
+	 * created after daemonizing, when the session already exists. */
+	return *(struct kvmfs_host **)fuse_req_userdata(req);
+}
+
+static void fill_stat(struct kvmfs_host *h, fuse_ino_t ino,
+		      const struct node_def *def, struct kvmfs_vm *vm,
+		      struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	st->st_mode = def->mode;
+	st->st_nlink = S_ISDIR(def->mode) ? 2 : 1;
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	st->st_blksize = MAX_IO;
+	if (def->kind == K_VMS) {
+		char **names = kvmfs_host_list(h);
+
+		st->st_nlink = 2 + g_strv_length(names);
+		g_strfreev(names);
+	}
+	if (vm && def->kind == K_MEMORY) {
+		st->st_size = (off_t)kvmfs_vm_mem_size(vm);
+		st->st_blocks = st->st_size / 512;
+	} else if (vm && def->kind == K_CONSOLE) {
+		st->st_size = (off_t)kvmfs_vm_console_total(vm);
+	}
+}
+
+/* Files whose content changes behind the kernel's back get no attribute
+ * caching; names live for a second (rmdir and mkdir go through the
+ * kernel, which drops the entry itself). */
+static void reply_entry(fuse_req_t req, fuse_ino_t ino,
+			const struct node_def *def, struct kvmfs_vm *vm)
+{
+	struct fuse_entry_param e;
+
+	memset(&e, 0, sizeof(e));
+	e.ino = ino;
+	e.generation = 1;
+	e.entry_timeout = 1.0;
+	e.attr_timeout = (def->kind == K_VERSION || def->kind == K_CAPS) ? 1.0 : 0.0;
+	fill_stat(host_of(req), ino, def, vm, &e.attr);
+	fuse_reply_entry(req, &e);
+}
+
+static void kvmfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct kvmfs_host *h = host_of(req);
+	const struct node_def *def;
+	struct kvmfs_vm *vm, *child;
+	enum kind kind;
+	int r = resolve(h, parent, &kind, &def, &vm);
+
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	r = -ENOENT;
+	if (kind == K_ROOT) {
+		for (size_t i = 0; i < N(root_files); i++)
+			if (!strcmp(name, root_files[i].name)) {
+				reply_entry(req, root_ino(root_files[i].kind), &root_files[i], NULL);
+				return;
+			}
+	} else if (kind == K_VMS) {
+		if (!strcmp(name, "new")) {
+			reply_entry(req, INO_NEW, &vms_files[0], NULL);
+			return;
+		}
+		child = strlen(name) <= 64 ? kvmfs_vm_lookup(h, name) : NULL;
+		if (child) {
+			static const struct node_def vm_def = { "", K_VM, S_IFDIR | 0700 };
+
+			reply_entry(req, vm_ino(kvmfs_vm_serial(child), 0), &vm_def, child);
+			kvmfs_vm_unref(child);
+			return;
+		}
+	} else if (kind == K_VM) {
+		for (size_t i = 0; i < N(vm_files); i++)
+			if (!strcmp(name, vm_files[i].name)) {
+				reply_entry(req, vm_ino(kvmfs_vm_serial(vm), i + 1), &vm_files[i], vm);
+				kvmfs_vm_unref(vm);
+				return;
+			}
+	} else {
+		r = -ENOTDIR;
+	}
+	kvmfs_vm_unref(vm);
+	fuse_reply_err(req, -r);
+}
+
+static void kvmfs_getattr(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	struct kvmfs_host *h = host_of(req);
+	const struct node_def *def;
+	struct kvmfs_vm *vm;
+	enum kind kind;
+	struct stat st;
+	int r = resolve(h, ino, &kind, &def, &vm);
+
+	(void)fi;
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	fill_stat(h, ino, def, vm, &st);
+	kvmfs_vm_unref(vm);
+	fuse_reply_attr(req, &st,
+			(kind == K_VERSION || kind == K_CAPS) ? 1.0 : 0.0);
+}
+
+static void kvmfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+			  int to_set, struct fuse_file_info *fi)
+{
+	struct kvmfs_host *h = host_of(req);
+	const struct node_def *def;
+	struct kvmfs_vm *vm;
+	enum kind kind;
+	struct stat st;
+	int r = resolve(h, ino, &kind, &def, &vm);
+
+	(void)fi;
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	/* Times are accepted and forgotten so that touch works. */
+	to_set &= ~(FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+		    FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW |
+		    FUSE_SET_ATTR_CTIME);
+	if (to_set & ~FUSE_SET_ATTR_SIZE) {
+		r = -EPERM;
+	} else if (to_set & FUSE_SET_ATTR_SIZE) {
+		if (kind == K_MEMORY)
+			r = kvmfs_vm_set_mem(vm, (uint64_t)attr->st_size);
+		else if (!(def->mode & 0200))
+			r = -EACCES;
+		else if (attr->st_size != 0)
+			r = -EINVAL;
+	}
+	if (r < 0) {
+		kvmfs_vm_unref(vm);
+		fuse_reply_err(req, -r);
+		return;
+	}
+	fill_stat(h, ino, def, vm, &st);
+	kvmfs_vm_unref(vm);
+	fuse_reply_attr(req, &st, 0.0);
+}
+
+/* --- directories --- */
+
+struct dir_handle {
+	GPtrArray *names;	/* snapshot at opendir */
+	GArray *inos;
+	GArray *modes;
+};
+
+static void dir_add(struct dir_handle *d, const char *name, fuse_ino_t ino,
+		    mode_t mode)
+{
+	g_ptr_array_add(d->names, g_strdup(name));
+	g_array_append_val(d->inos, ino);
+	g_array_append_val(d->modes, mode);
+}
+
+static void kvmfs_opendir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	struct kvmfs_host *h = host_of(req);
+	const struct node_def *def;
+	struct kvmfs_vm *vm;
+	struct dir_handle *d;
+	enum kind kind;
+	int r = resolve(h, ino, &kind, &def, &vm);
+
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	if (!S_ISDIR(def->mode)) {
+		kvmfs_vm_unref(vm);
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	d = g_new0(struct dir_handle, 1);
+	d->names = g_ptr_array_new_with_free_func(g_free);
+	d->inos = g_array_new(FALSE, FALSE, sizeof(fuse_ino_t));
+	d->modes = g_array_new(FALSE, FALSE, sizeof(mode_t));
+	dir_add(d, ".", ino, S_IFDIR);
+	dir_add(d, "..", kind == K_ROOT ? ino : kind == K_VMS ? FUSE_ROOT_ID : INO_VMS,
+		S_IFDIR);
+	if (kind == K_ROOT) {
+		for (size_t i = 0; i < N(root_files); i++)
+			dir_add(d, root_files[i].name, root_ino(root_files[i].kind),
+				root_files[i].mode);
+	} else if (kind == K_VMS) {
+		char **names = kvmfs_host_list(h);
+
+		dir_add(d, "new", INO_NEW, vms_files[0].mode);
+		for (char **n = names; *n; n++) {
+			struct kvmfs_vm *child = kvmfs_vm_lookup(h, *n);
+
+			if (child) {
+				dir_add(d, *n, vm_ino(kvmfs_vm_serial(child), 0), S_IFDIR);
+				kvmfs_vm_unref(child);
+			}
+		}
+		g_strfreev(names);
+	} else {
+		for (size_t i = 0; i < N(vm_files); i++)
+			dir_add(d, vm_files[i].name, vm_ino(kvmfs_vm_serial(vm), i + 1),
+				vm_files[i].mode);
+	}
+	kvmfs_vm_unref(vm);
+	fi->fh = (uintptr_t)d;
+	fuse_reply_open(req, fi);
+}
+
+static void kvmfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+			  off_t off, struct fuse_file_info *fi)
+{
+	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
+	char *buf = g_malloc(size ? size : 1);
+	size_t used = 0;
+
+	(void)ino;
+	for (size_t i = (size_t)off; off >= 0 && i < d->names->len; i++) {
+		struct stat st = { 0 };
+		size_t n;
+
+		st.st_ino = g_array_index(d->inos, fuse_ino_t, i);
+		st.st_mode = g_array_index(d->modes, mode_t, i);
+		n = fuse_add_direntry(req, buf + used, size - used,
+				      g_ptr_array_index(d->names, i), &st, (off_t)i + 1);
+		if (n > size - used)
+			break;
+		used += n;
+	}
+	fuse_reply_buf(req, buf, used);
+	g_free(buf);
+}
+
+static void kvmfs_releasedir(fuse_req_t req, fuse_ino_t ino,
+			     struct fuse_file_info *fi)
+{
+	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
+
+	(void)ino;
+	g_ptr_array_free(d->names, TRUE);
+	g_array_free(d->inos, TRUE);
+	g_array_free(d->modes, TRUE);
+	g_free(d);
+	fuse_reply_err(req, 0);
+}
+
+static void kvmfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+			mode_t mode)
+{
+	static const struct node_def vm_def = { "", K_VM, S_IFDIR | 0700 };
+	struct kvmfs_host *h = host_of(req);
+	struct kvmfs_vm *vm;
+	int r;
+
+	(void)mode;
+	if (parent != INO_VMS) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	if (!strcmp(name, "new")) {
+		kvmfs_host_set_error(h, "mkdir: 'new' is reserved");
+		fuse_reply_err(req, EEXIST);
+		return;
+	}
+	r = kvmfs_vm_create(h, name, NULL, &vm);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	reply_entry(req, vm_ino(kvmfs_vm_serial(vm), 0), &vm_def, vm);
+	kvmfs_vm_unref(vm);
+}
+
+static void kvmfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	int r;
+
+	if (parent != INO_VMS) {
+		fuse_reply_err(req, parent == FUSE_ROOT_ID ? EPERM : ENOTDIR);
+		return;
+	}
+	r = kvmfs_vm_destroy(host_of(req), name);
+	fuse_reply_err(req, -r);
+}
+
+/* The tree is fixed apart from VM directories. */
+static void kvmfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	(void)parent;
+	(void)name;
+	fuse_reply_err(req, EPERM);
+}
+
+static void kvmfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+			 fuse_ino_t newparent, const char *newname,
+			 unsigned int flags)
+{
+	(void)parent;
+	(void)name;
+	(void)newparent;
+	(void)newname;
+	(void)flags;
+	fuse_reply_err(req, EPERM);
+}
+
+static void kvmfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		       const char *newname)
+{
+	(void)ino;
+	(void)newparent;
+	(void)newname;
+	fuse_reply_err(req, EPERM);
+}
+
+static void kvmfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+			  const char *name)
+{
+	(void)link;
+	(void)parent;
+	(void)name;
+	fuse_reply_err(req, EPERM);
+}
+
+static void kvmfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+			mode_t mode, dev_t rdev)
+{
+	(void)parent;
+	(void)name;
+	(void)mode;
+	(void)rdev;
+	fuse_reply_err(req, EPERM);
+}
+
+static void kvmfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+			 mode_t mode, struct fuse_file_info *fi)
+{
+	(void)parent;
+	(void)name;
+	(void)mode;
+	(void)fi;
+	fuse_reply_err(req, EPERM);
+}
+
+/* --- files --- */
+
+struct open_file {
+	enum kind kind;
+	struct kvmfs_vm *vm;		/* reference, or NULL at the root */
+	pthread_mutex_t lock;
+	GString *text;			/* generated content being read */
+	bool made;			/* vms/new: a VM was created */
+	bool console_started;
+	int64_t console_delta;		/* stream position - file offset */
+};
+
+static struct open_file *fh_of(struct fuse_file_info *fi)
+{
+	return (struct open_file *)(uintptr_t)fi->fh;
+}
+
+static void kvmfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct kvmfs_host *h = host_of(req);
+	const struct node_def *def;
+	struct open_file *fh;
+	struct kvmfs_vm *vm;
+	enum kind kind;
+	int r = resolve(h, ino, &kind, &def, &vm);
+
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	if (S_ISDIR(def->mode)) {
+		r = -EISDIR;
+	} else if ((fi->flags & O_ACCMODE) != O_RDONLY && !(def->mode & 0200)) {
+		r = -EACCES;
+	} else if ((fi->flags & O_ACCMODE) != O_WRONLY && !(def->mode & 0400)) {
+		r = -EACCES;
+	}
+	if (r < 0) {
+		kvmfs_vm_unref(vm);
+		fuse_reply_err(req, -r);
+		return;
+	}
+	fh = g_new0(struct open_file, 1);
+	fh->kind = kind;
+	fh->vm = vm;
+	pthread_mutex_init(&fh->lock, NULL);
+	fi->fh = (uintptr_t)fh;
+	/* Never stale, and large requests for memory. */
+	fi->direct_io = 1;
+	fi->keep_cache = 0;
+	fuse_reply_open(req, fi);
+}
+
+static void kvmfs_release(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	struct open_file *fh = fh_of(fi);
+
+	(void)ino;
+	kvmfs_vm_unref(fh->vm);
+	if (fh->text)
+		g_string_free(fh->text, TRUE);
+	pthread_mutex_destroy(&fh->lock);
+	g_free(fh);
+	fuse_reply_err(req, 0);
+}
+
+/* Build the text of a generated file. */
+static int generate(struct kvmfs_host *h, struct open_file *fh, GString *out)
+{
+	char name[65];
+	int r;
+
+	switch (fh->kind) {
+	case K_VERSION:
+		g_string_append_printf(out, "%d\n", kvmfs_host_version(h));
+		return 0;
+	case K_CAPS:
+		kvmfs_host_caps(h, out);
+		return 0;
+	case K_HOST_STATUS:
+		kvmfs_host_status(h, out);
+		return 0;
+	case K_NEW:
+		r = kvmfs_vm_create(h, NULL, name, NULL);
+		if (r < 0)
+			return r;
+		g_string_append_printf(out, "%s\n", name);
+		return 0;
+	case K_CTL:
+		return kvmfs_vm_ctl_read(fh->vm, out);
+	case K_STATUS:
+		return kvmfs_vm_status(fh->vm, out);
+	case K_REGS:
+		return kvmfs_vm_regs_read(fh->vm, out);
+	case K_SREGS:
+		return kvmfs_vm_sregs_read(fh->vm, out);
+	case K_TRANSLATE:
+		return kvmfs_vm_translate_read(fh->vm, out);
+	default:
+		return -EINVAL;
+	}
+}
+
+/* The slice of text a read asks for, copied out: the reply must go after
+ * the handle's lock is dropped, because once the kernel has the reply the
+ * file may be released and the handle freed. */
+static GBytes *slice(GString *text, size_t size, off_t off)
+{
+	if (!text || off < 0 || (size_t)off >= text->len)
+		return g_bytes_new(NULL, 0);
+	if (size > text->len - (size_t)off)
+		size = text->len - (size_t)off;
+	return g_bytes_new(text->str + off, size);
+}
+
+static void reply_bytes(fuse_req_t req, GBytes *b)
+{
+	gsize n;
+	const void *p = g_bytes_get_data(b, &n);
+
+	fuse_reply_buf(req, p, n);
+	g_bytes_unref(b);
+}
+
+static void read_text(fuse_req_t req, struct open_file *fh, size_t size,
+		      off_t off)
+{
+	GBytes *b;
+	int r = 0;
+
+	pthread_mutex_lock(&fh->lock);
+	/* vms/new makes one VM per open file, whatever is read after. */
+	if ((off == 0 && !(fh->kind == K_NEW && fh->made)) || !fh->text) {
+		GString *t = g_string_new(NULL);
+
+		r = generate(host_of(req), fh, t);
+		if (r < 0) {
+			g_string_free(t, TRUE);
+		} else {
+			if (fh->text)
+				g_string_free(fh->text, TRUE);
+			fh->text = t;
+			fh->made = true;
+		}
+	}
+	b = r < 0 ? NULL : slice(fh->text, size, off);
+	pthread_mutex_unlock(&fh->lock);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		reply_bytes(req, b);
+}
+
+static void read_memory(fuse_req_t req, struct open_file *fh, size_t size,
+			off_t off)
+{
+	/* Once replied, the file may be released: keep only the VM, which
+	 * holds its own reference until mem_release. */
+	struct kvmfs_vm *vm = kvmfs_vm_ref(fh->vm);
+	uint8_t *mem;
+	uint64_t memsize;
+	int r = kvmfs_vm_mem_acquire(vm, &mem, &memsize);
+
+	if (r < 0) {
+		kvmfs_vm_unref(vm);
+		fuse_reply_err(req, -r);
+		return;
+	}
+	if (off < 0 || (uint64_t)off >= memsize) {
+		fuse_reply_buf(req, NULL, 0);
+	} else {
+		if (size > memsize - (uint64_t)off)
+			size = memsize - (uint64_t)off;
+		/* Straight from the guest mapping into the reply. */
+		fuse_reply_buf(req, (const char *)mem + off, size);
+	}
+	kvmfs_vm_mem_release(vm);
+	kvmfs_vm_unref(vm);
+}
+
+static void read_console(fuse_req_t req, struct open_file *fh, size_t size,
+			 off_t off)
+{
+	uint64_t pos;
+	size_t got;
+	char *buf;
+
+	if (!kvmfs_vm_alive(fh->vm)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (size > MAX_IO)
+		size = MAX_IO;
+	buf = g_malloc(size ? size : 1);
+	pthread_mutex_lock(&fh->lock);
+	/* Offsets are stream positions; a reader the ring overtook skips
+	 * what was dropped and stays consistent from then on. */
+	pos = (uint64_t)off + (uint64_t)fh->console_delta;
+	{
+		uint64_t want = pos;
+
+		got = kvmfs_vm_console_read(fh->vm, &pos, buf, size);
+		fh->console_delta += (int64_t)(pos - want);
+	}
+	pthread_mutex_unlock(&fh->lock);
+	fuse_reply_buf(req, buf, got);
+	g_free(buf);
+}
+
+/* A run read in flight.  The interrupt callback and the answer from the
+ * vCPU thread can race; the mutex and `submitted` order them. */
+struct run_req {
+	fuse_req_t req;
+	struct open_file *fh;
+	size_t size;
+	pthread_mutex_t lock;
+	bool submitted;
+	bool interrupted;
+};
+
+static void run_interrupted(fuse_req_t req, void *data)
+{
+	struct run_req *rr = data;
+
+	(void)req;
+	pthread_mutex_lock(&rr->lock);
+	rr->interrupted = true;
+	if (rr->submitted)
+		kvmfs_vm_run_interrupt(rr->fh->vm, rr);
+	pthread_mutex_unlock(&rr->lock);
+}
+
+static void run_done(void *cookie, const char *answer, int err)
+{
+	struct run_req *rr = cookie;
+	struct open_file *fh = rr->fh;
+	GBytes *b;
+
+	/* Takes the request's lock: no interrupt callback is running
+	 * after this, and none will start, so rr can go. */
+	fuse_req_interrupt_func(rr->req, NULL, NULL);
+	if (err) {
+		fuse_reply_err(rr->req, -err);
+	} else {
+		pthread_mutex_lock(&fh->lock);
+		if (fh->text)
+			g_string_free(fh->text, TRUE);
+		fh->text = g_string_new(answer);
+		g_string_append_c(fh->text, '\n');
+		b = slice(fh->text, rr->size, 0);
+		pthread_mutex_unlock(&fh->lock);
+		reply_bytes(rr->req, b);
+	}
+	/* read_run may still hold the lock if the answer came at once. */
+	pthread_mutex_lock(&rr->lock);
+	pthread_mutex_unlock(&rr->lock);
+	pthread_mutex_destroy(&rr->lock);
+	g_free(rr);
+}
+
+static void read_run(fuse_req_t req, struct open_file *fh, size_t size,
+		     off_t off)
+{
+	struct run_req *rr;
+	int r;
+
+	if (off != 0) {
+		/* The rest of the answer this handle got. */
+		GBytes *b;
+
+		pthread_mutex_lock(&fh->lock);
+		b = slice(fh->text, size, off);
+		pthread_mutex_unlock(&fh->lock);
+		reply_bytes(req, b);
+		return;
+	}
+	rr = g_new0(struct run_req, 1);
+	rr->req = req;
+	rr->fh = fh;
+	rr->size = size;
+	pthread_mutex_init(&rr->lock, NULL);
+	fuse_req_interrupt_func(req, run_interrupted, rr);
+	pthread_mutex_lock(&rr->lock);
+	if (rr->interrupted) {
+		pthread_mutex_unlock(&rr->lock);
+		run_done(rr, "interrupted", 0);
+		return;
+	}
+	rr->submitted = true;
+	r = kvmfs_vm_run(fh->vm, run_done, rr);
+	pthread_mutex_unlock(&rr->lock);
+	if (r < 0) {
+		fuse_req_interrupt_func(req, NULL, NULL);
+		pthread_mutex_destroy(&rr->lock);
+		g_free(rr);
+		fuse_reply_err(req, -r);
+	}
+}
+
+static void kvmfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct open_file *fh = fh_of(fi);
+
+	(void)ino;
+	switch (fh->kind) {
+	case K_MEMORY:
+		read_memory(req, fh, size, off);
+		break;
+	case K_CONSOLE:
+		read_console(req, fh, size, off);
+		break;
+	case K_RUN:
+		read_run(req, fh, size, off);
+		break;
+	default:
+		read_text(req, fh, size, off);
+		break;
+	}
+}
+
+static void kvmfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+			size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct open_file *fh = fh_of(fi);
+	int r;
+
+	(void)ino;
+	if (fh->kind == K_MEMORY) {
+		r = off < 0 ? -EINVAL : kvmfs_vm_mem_write(fh->vm, (uint64_t)off, buf, size);
+	} else if (off != 0) {
+		/* Each write is a whole set of lines; see docs/reference.md. */
+		if (fh->vm)
+			kvmfs_vm_set_error(fh->vm, "write at offset %lld: write whole lines in one write from offset 0",
+					   (long long)off);
+		r = -EINVAL;
+	} else {
+		switch (fh->kind) {
+		case K_CTL:
+			r = kvmfs_vm_ctl_write(fh->vm, buf, size);
+			break;
+		case K_REGS:
+			r = kvmfs_vm_regs_write(fh->vm, buf, size);
+			break;
+		case K_SREGS:
+			r = kvmfs_vm_sregs_write(fh->vm, buf, size);
+			break;
+		case K_TRANSLATE:
+			r = kvmfs_vm_translate_write(fh->vm, buf, size);
+			break;
+		default:
+			r = -EBADF;
+			break;
+		}
+	}
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_write(req, size);
+}
+
+static void kvmfs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/* O_TRUNC comes with open, so `cat guest > memory` does not shrink
+	 * memory; a real truncate(2) still resizes it. */
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE |
+			FUSE_CAP_SPLICE_MOVE);
+	conn->max_write = MAX_IO;
+}
+
+const struct fuse_lowlevel_ops kvmfs_fs_ops = {
+	.init = kvmfs_init,
+	.lookup = kvmfs_lookup,
+	.getattr = kvmfs_getattr,
+	.setattr = kvmfs_setattr,
+	.mkdir = kvmfs_mkdir,
+	.rmdir = kvmfs_rmdir,
+	.unlink = kvmfs_unlink,
+	.rename = kvmfs_rename,
+	.link = kvmfs_link,
+	.symlink = kvmfs_symlink,
+	.mknod = kvmfs_mknod,
+	.create = kvmfs_create,
+	.opendir = kvmfs_opendir,
+	.readdir = kvmfs_readdir,
+	.releasedir = kvmfs_releasedir,
+	.open = kvmfs_open,
+	.release = kvmfs_release,
+	.read = kvmfs_read,
+	.write = kvmfs_write,
+};

@@ -1,0 +1,93 @@
+/* The KVM backend seen from the filesystem: the host (the /dev/kvm
+ * handle, limits and the set of VMs) and each VM with its memory,
+ * console, configuration and vCPU 0.  Every entry point returns 0 or
+ * -errno and, when it refuses a write, records the one-line reason as the
+ * VM's (or the host's) error.  No FUSE header here. */
+#ifndef KVMFS_VM_H
+#define KVMFS_VM_H
+
+#include "vcpu.h"
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct kvmfs_host;
+struct kvmfs_vm;
+
+struct kvmfs_host_config {
+	const char *kvm_path;
+	unsigned max_vms;
+	uint64_t max_memory;
+};
+
+/* Open /dev/kvm and check the API version: what start-up needs before
+ * mounting.  On failure, a one-line reason in err. */
+int kvmfs_host_probe(const char *kvm_path, char *err, size_t errlen);
+int kvmfs_host_new(const struct kvmfs_host_config *cfg,
+		   struct kvmfs_host **out, char *err, size_t errlen);
+/* Stops and destroys every VM. */
+void kvmfs_host_free(struct kvmfs_host *h);
+
+int kvmfs_host_version(struct kvmfs_host *h);
+void kvmfs_host_caps(struct kvmfs_host *h, GString *out);
+void kvmfs_host_status(struct kvmfs_host *h, GString *out);
+void kvmfs_host_set_error(struct kvmfs_host *h, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Names of the VMs, sorted; free with g_strfreev. */
+char **kvmfs_host_list(struct kvmfs_host *h);
+
+/* Create a VM.  name == NULL picks the lowest free decimal name; the name
+ * used is copied to name_out (65 bytes).  A new reference is returned in
+ * *out if out is not NULL. */
+int kvmfs_vm_create(struct kvmfs_host *h, const char *name, char *name_out,
+		    struct kvmfs_vm **out);
+int kvmfs_vm_destroy(struct kvmfs_host *h, const char *name);
+
+/* References: lookups return one; a VM removed by rmdir answers -ENOENT
+ * to every call but stays valid memory until the last unref. */
+struct kvmfs_vm *kvmfs_vm_lookup(struct kvmfs_host *h, const char *name);
+struct kvmfs_vm *kvmfs_vm_by_serial(struct kvmfs_host *h, uint64_t serial);
+struct kvmfs_vm *kvmfs_vm_ref(struct kvmfs_vm *vm);
+void kvmfs_vm_unref(struct kvmfs_vm *vm);
+uint64_t kvmfs_vm_serial(struct kvmfs_vm *vm);
+const char *kvmfs_vm_name(struct kvmfs_vm *vm);
+bool kvmfs_vm_alive(struct kvmfs_vm *vm);
+
+void kvmfs_vm_set_error(struct kvmfs_vm *vm, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ctl and status. */
+int kvmfs_vm_ctl_read(struct kvmfs_vm *vm, GString *out);
+int kvmfs_vm_ctl_write(struct kvmfs_vm *vm, const char *text, size_t len);
+int kvmfs_vm_status(struct kvmfs_vm *vm, GString *out);
+
+/* Memory.  acquire holds the mapping stable (no resize or destroy) until
+ * release; *mem is NULL when size is 0. */
+int kvmfs_vm_mem_acquire(struct kvmfs_vm *vm, uint8_t **mem, uint64_t *size);
+void kvmfs_vm_mem_release(struct kvmfs_vm *vm);
+uint64_t kvmfs_vm_mem_size(struct kvmfs_vm *vm);
+/* -ENOSPC (nothing written) if [off, off+len) is not inside memory. */
+int kvmfs_vm_mem_write(struct kvmfs_vm *vm, uint64_t off, const void *data,
+		       size_t len);
+int kvmfs_vm_set_mem(struct kvmfs_vm *vm, uint64_t size);
+
+/* Console: *pos is a stream position; bytes already dropped are skipped
+ * (pos moves forward past them).  Returns the count copied. */
+size_t kvmfs_vm_console_read(struct kvmfs_vm *vm, uint64_t *pos, void *buf,
+			     size_t len);
+uint64_t kvmfs_vm_console_total(struct kvmfs_vm *vm);
+
+/* vCPU 0 files. */
+int kvmfs_vm_regs_read(struct kvmfs_vm *vm, GString *out);
+int kvmfs_vm_regs_write(struct kvmfs_vm *vm, const char *text, size_t len);
+int kvmfs_vm_sregs_read(struct kvmfs_vm *vm, GString *out);
+int kvmfs_vm_sregs_write(struct kvmfs_vm *vm, const char *text, size_t len);
+int kvmfs_vm_translate_write(struct kvmfs_vm *vm, const char *text,
+			     size_t len);
+int kvmfs_vm_translate_read(struct kvmfs_vm *vm, GString *out);
+int kvmfs_vm_run(struct kvmfs_vm *vm, kvmfs_run_done_fn done, void *cookie);
+void kvmfs_vm_run_interrupt(struct kvmfs_vm *vm, void *cookie);
+
+#endif
