@@ -2,6 +2,7 @@
  * to KVM as slot 0), the console ring, status, and vCPU 0's regs, sregs,
  * translate and run.  Each entry point takes vm->rw for reading, so rmdir
  * (which takes it for writing) never pulls memory from under a call. */
+#include "ctlparse.h"
 #include "exitfmt.h"
 #include "log.h"
 #include "pagewalk.h"
@@ -587,62 +588,27 @@ out:
 
 int kvmfs_vm_translate_write(struct kvmfs_vm *vm, const char *text, size_t len)
 {
-	GArray *addrs = g_array_new(FALSE, FALSE, sizeof(uint64_t));
-	struct kvmfs_cursor c;
-	const char *line;
-	size_t llen;
-	int lineno = 0, r = 0;
+	uint64_t *addrs = g_new(uint64_t, KVMFS_TRANSLATE_MAX);
+	char err[200];
+	size_t n = 0;
+	int r;
 
-	kvmfs_cursor_init(&c, text, len);
-	while (!r && kvmfs_next_line(&c, &line, &llen)) {
-		struct kvmfs_word w[64];
-		int n = kvmfs_split_words(line, llen, w, 64);
-
-		lineno++;
-		if (n < 0) {
-			kvmfs_vm_set_error(vm, "translate: line %d: %s", lineno,
-					   n == -E2BIG ? "more than 64 addresses" :
-							 "control characters");
-			r = -EINVAL;
-			break;
-		}
-		for (int i = 0; i < n; i++) {
-			uint64_t a;
-
-			if (kvmfs_parse_u64(w[i].s, w[i].len, &a) < 0) {
-				kvmfs_vm_set_error(vm, "translate: line %d: '%.*s' is not an address",
-						   lineno, (int)(w[i].len > 32 ? 32 : w[i].len),
-						   w[i].s);
-				r = -EINVAL;
-				break;
-			}
-			if (addrs->len >= KVMFS_TRANSLATE_MAX) {
-				kvmfs_vm_set_error(vm, "translate: more than %d addresses",
-						   KVMFS_TRANSLATE_MAX);
-				r = -EINVAL;
-				break;
-			}
-			g_array_append_val(addrs, a);
-		}
-	}
-	if (!r && addrs->len == 0) {
-		kvmfs_vm_set_error(vm, "translate: no address given");
-		r = -EINVAL;
+	r = kvmfs_addr_list_parse(text, len, addrs, KVMFS_TRANSLATE_MAX, &n, err,
+				  sizeof(err));
+	if (r < 0) {
+		kvmfs_vm_set_error(vm, "translate: %s", err);
+	} else {
+		r = kvmfs_vm_enter(vm);
 	}
 	if (!r) {
-		r = kvmfs_vm_enter(vm);
-		if (!r) {
-			pthread_mutex_lock(&vm->lock);
-			g_free(vm->translate);
-			vm->n_translate = addrs->len;
-			vm->translate = (uint64_t *)g_array_free(addrs, FALSE);
-			addrs = NULL;
-			pthread_mutex_unlock(&vm->lock);
-			kvmfs_vm_leave(vm);
-		}
+		pthread_mutex_lock(&vm->lock);
+		g_free(vm->translate);
+		vm->translate = g_memdup2(addrs, n * sizeof(uint64_t));
+		vm->n_translate = n;
+		pthread_mutex_unlock(&vm->lock);
+		kvmfs_vm_leave(vm);
 	}
-	if (addrs)
-		g_array_free(addrs, TRUE);
+	g_free(addrs);
 	return r;
 }
 
