@@ -22,11 +22,23 @@ const char *kvmfs_mode_name(enum kvmfs_mode m)
 	return (unsigned)m < 4 ? mode_names[m] : "?";
 }
 
+/* A client's word quoted in a reason: at most 32 bytes, and printable
+ * ASCII only, since the reason goes to logs and the status file. */
+static void quote(char *dst, size_t cap, const char *s, size_t len)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < len && k + 1 < cap && k < 32; i++)
+		dst[k++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	dst[k] = 0;
+}
+
 int kvmfs_mode_parse(const struct kvmfs_word *w, int n,
 		     struct kvmfs_mode_args *a, char *err, size_t errlen)
 {
 	struct kvmfs_mode_args r = { 0 };
 	bool entry_set = false;
+	char q[40];
 	int m;
 
 	if (n < 1) {
@@ -37,8 +49,9 @@ int kvmfs_mode_parse(const struct kvmfs_word *w, int n,
 		if (kvmfs_word_is(&w[0], mode_names[m]))
 			break;
 	if (m == 4) {
-		snprintf(err, errlen, "unknown mode '%.*s' (real, protected, paged32, long)",
-			 (int)(w[0].len > 32 ? 32 : w[0].len), w[0].s);
+		quote(q, sizeof(q), w[0].s, w[0].len);
+		snprintf(err, errlen, "unknown mode '%s' (real, protected, paged32, long)",
+			 q);
 		return -EINVAL;
 	}
 	r.mode = m;
@@ -66,8 +79,8 @@ int kvmfs_mode_parse(const struct kvmfs_word *w, int n,
 		}
 		continue;
 bad:
-		snprintf(err, errlen, "bad mode option '%.*s' (pt=ADDR, entry=ADDR)",
-			 (int)(len > 32 ? 32 : len), s);
+		quote(q, sizeof(q), s, len);
+		snprintf(err, errlen, "bad mode option '%s' (pt=ADDR, entry=ADDR)", q);
 		return -EINVAL;
 	}
 	*a = r;
@@ -184,6 +197,11 @@ int kvmfs_mode_setup(const struct kvmfs_mode_args *a, uint8_t *mem,
 		}
 		if (a->mode == KVMFS_MODE_PAGED32 && memsize > 0x100000000ull) {
 			snprintf(err, errlen, "paged32 maps at most 4 GiB of memory");
+			return -EINVAL;
+		}
+		/* One PML4 entry and one PDPT page: 512 GiB. */
+		if (a->mode == KVMFS_MODE_LONG && memsize > 512 * GIB) {
+			snprintf(err, errlen, "long maps at most 512 GiB of memory");
 			return -EINVAL;
 		}
 	}

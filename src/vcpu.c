@@ -18,11 +18,13 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #define KICK_SIGNAL SIGUSR1
+#define KVMFS_VCPU_NICE 10
 
 struct vcpu_call {
 	int (*fn)(struct kvmfs_vcpu *v, void *arg);
@@ -370,6 +372,10 @@ static void *vcpu_thread(void *arg)
 	int r;
 
 	v->tid = (pid_t)syscall(SYS_gettid);
+	/* A busy guest must not starve the FUSE workers that answer every
+	 * other file: vCPU threads run at a lower priority. */
+	if (setpriority(PRIO_PROCESS, (id_t)v->tid, KVMFS_VCPU_NICE) < 0)
+		kvmfs_debug("vcpu: setpriority: %s", strerror(errno));
 	r = vcpu_setup(v, err, sizeof(err));
 	this_run = v->run;
 	pthread_mutex_lock(&v->lock);
@@ -690,8 +696,12 @@ static void stop_with(struct kvmfs_vcpu *v, const char *answer)
 
 void kvmfs_vcpu_stop(struct kvmfs_vcpu *v)
 {
+	/* Returns once the vCPU is out of the guest, so that the next
+	 * command (run, regs) finds it stopped. */
 	pthread_mutex_lock(&v->lock);
 	stop_with(v, "stopped");
+	while (v->running && !v->quit)
+		pthread_cond_wait(&v->done, &v->lock);
 	pthread_mutex_unlock(&v->lock);
 }
 

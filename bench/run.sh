@@ -1,0 +1,309 @@
+#!/bin/bash
+# kvmfs against plain KVM ioctls, in one command: build, mount kvmfs in a
+# temporary directory, run each benchmark pair alternately (baseline,
+# kvmfs, baseline, kvmfs, ...) and print one Markdown table of medians
+# with min-max and the target of each ratio.  By default the kvmfs server,
+# its client, direct.c and dd all run on one CPU (taskset), because a FUSE
+# round trip costs about 3.5 us on one CPU and about 70 us across CPUs on
+# this kind of host (see docs/performance.md); --no-pin shows the other
+# case.  The mount, the server and the tmpfs file are always cleaned up.
+set -euo pipefail
+
+srcdir=$(cd "$(dirname "$0")/.." && pwd)
+build=$srcdir/build
+reps=3
+pin=1
+cpu=0
+do_build=1
+use_strace=1
+only=all
+exits=1000000
+lifecycles=300
+regs_reads=20000
+steps=20000
+nvms=1000
+idle_vms=256
+mem_mib=256
+
+usage() {
+	cat <<EOF
+usage: bench/run.sh [options]
+  -B DIR         build directory (default: $build)
+  --reps N       repetitions of each pair (default: $reps)
+  --no-pin       let the scheduler place every process (default: all on one CPU)
+  --cpu N        the CPU to pin to (default: $cpu)
+  --exits N      outs to 0xE9 for the exit benchmark (default: $exits)
+  --only LIST    comma-separated subset of: exits,lifecycle,regs,mem,vms,rss,step
+  --no-build     do not run meson
+  --no-strace    skip the check that regs reads issue no vCPU ioctl
+EOF
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	-B) build=$(realpath -m "$2"); shift ;;
+	--reps) reps=$2; shift ;;
+	--no-pin) pin=0 ;;
+	--cpu) cpu=$2; shift ;;
+	--exits) exits=$2; shift ;;
+	--only) only=$2; shift ;;
+	--no-build) do_build=0 ;;
+	--no-strace) use_strace=0 ;;
+	-h | --help) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+	shift
+done
+
+want() {
+	[ "$only" = all ] || [[ ,$only, == *,$1,* ]]
+}
+
+if [ $do_build = 1 ]; then
+	if [ ! -f "$build/build.ninja" ]; then
+		meson setup "$build" "$srcdir" >/dev/null
+	elif ! grep -q 'bench/direct' "$build/build.ninja"; then
+		# Configured before bench/ existed.
+		meson setup --reconfigure "$build" "$srcdir" >/dev/null
+	fi
+	meson compile -C "$build" >/dev/null
+fi
+
+kvmfs=$build/src/kvmfs
+direct=$build/bench/direct
+client=$build/bench/kvmfs-client
+guests=$build/guests
+for f in "$kvmfs" "$direct" "$client" "$guests/count.bin"; do
+	if [ ! -e "$f" ]; then
+		echo "run.sh: $f is missing (build first, or drop --no-build)" >&2
+		exit 1
+	fi
+done
+for dev in /dev/kvm /dev/fuse; do
+	if [ ! -r "$dev" ] || [ ! -w "$dev" ]; then
+		echo "run.sh: $dev is not usable" >&2
+		exit 1
+	fi
+done
+
+tmp=$(mktemp -d /tmp/kvmfs-bench.XXXXXX)
+mnt=$tmp/mnt
+shmfile=$(mktemp /dev/shm/kvmfs-bench.XXXXXX)
+server=
+mkdir "$mnt"
+
+cleanup() {
+	set +e
+	if mountpoint -q "$mnt" 2>/dev/null; then
+		fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt"
+	fi
+	if [ -n "$server" ]; then
+		kill "$server" 2>/dev/null
+		wait "$server" 2>/dev/null
+	fi
+	rm -f "$shmfile"
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ $pin = 1 ]; then
+	if [ "$cpu" -ge "$(nproc)" ]; then
+		echo "run.sh: there is no CPU $cpu" >&2
+		exit 1
+	fi
+	pinned=(taskset -c "$cpu")
+	placement="pinned: kvmfs (all its threads), its client, direct.c and dd on CPU $cpu"
+else
+	pinned=()
+	placement="not pinned (--no-pin): the scheduler places every thread"
+fi
+
+"${pinned[@]}" "$kvmfs" -f "$mnt" 2>"$tmp/server.log" &
+server=$!
+for _ in $(seq 100); do
+	if mountpoint -q "$mnt" && [ -r "$mnt/version" ]; then
+		break
+	fi
+	sleep 0.05
+done
+if ! mountpoint -q "$mnt"; then
+	echo "run.sh: kvmfs did not mount:" >&2
+	cat "$tmp/server.log" >&2
+	exit 1
+fi
+
+run_direct() {
+	"${pinned[@]}" "$direct" "$guests" "$@"
+}
+
+run_client() {
+	"${pinned[@]}" "$client" "$mnt" "$guests" "$@"
+}
+
+# record KEY SIDE VALUE
+record() {
+	echo "$3" >>"$tmp/$1.$2"
+}
+
+# pair KEY ARGS...: one baseline run and one kvmfs run of the same command.
+pair() {
+	local key=$1
+	shift
+	record "$key" base "$(run_direct "$@")"
+	record "$key" kvmfs "$(run_client "$@")"
+}
+
+# dd_rate IF OF BS COUNT [FLAGS]: MiB/s, checking every byte was copied.
+dd_rate() {
+	local out bytes secs
+	out=$(LC_ALL=C "${pinned[@]}" dd if="$1" of="$2" bs="$3" count="$4" \
+		${5:+"$5"} conv=notrunc 2>&1 >/dev/null | grep copied)
+	bytes=${out%% *}
+	secs=$(awk '{ print $(NF - 3) }' <<<"$out")
+	if [ "$bytes" != $((mem_mib << 20)) ]; then
+		echo "run.sh: dd copied $bytes bytes: $out" >&2
+		exit 1
+	fi
+	awk -v b="$bytes" -v s="$secs" 'BEGIN { printf "%.1f\n", b / 1048576 / s }'
+}
+
+mem_setup() {
+	local vm=$mnt/vms/bench-mem
+	mkdir "$vm"
+	echo "mem ${mem_mib}M" >"$vm/ctl"
+	memfile=$vm/memory
+	# Fault every page in on both sides first: the rounds measure
+	# copying, not first-touch allocation.
+	dd if=/dev/zero of="$shmfile" bs=1M count="$mem_mib" status=none
+	dd if=/dev/zero of="$memfile" bs=1M count="$mem_mib" conv=notrunc status=none
+}
+
+mem_round() {
+	local bs count name
+	for bs in 1M 128k; do
+		case $bs in
+		1M) count=$mem_mib ;;
+		128k) count=$((mem_mib * 8)) ;;
+		esac
+		for name in write read; do
+			if [ $name = write ]; then
+				record "mem-$name-$bs" base "$(dd_rate /dev/zero "$shmfile" "$bs" "$count")"
+				record "mem-$name-$bs" kvmfs "$(dd_rate /dev/zero "$memfile" "$bs" "$count")"
+			else
+				record "mem-$name-$bs" base "$(dd_rate "$shmfile" /dev/null "$bs" "$count" iflag=fullblock)"
+				record "mem-$name-$bs" kvmfs "$(dd_rate "$memfile" /dev/null "$bs" "$count" iflag=fullblock)"
+			fi
+		done
+	done
+}
+
+echo "kvmfs benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -sr), $(nproc) CPUs" \
+	"($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo))"
+echo "$placement; $reps repetitions, each pair alternated (baseline, kvmfs, ...)"
+start=$(date +%s)
+
+want mem && mem_setup
+for rep in $(seq "$reps"); do
+	echo "round $rep/$reps ..." >&2
+	want exits && pair exits exits "$exits"
+	want lifecycle && pair lifecycle lifecycle "$lifecycles"
+	want regs && pair regs regs "$regs_reads"
+	want mem && mem_round
+	want vms && pair vms vms "$nvms"
+	want step && pair step step "$steps"
+	if want rss; then
+		record rss kvmfs "$(run_client rss "$idle_vms" "$server" 2>>"$tmp/rss.log")"
+		record rss-vcpu kvmfs "$(run_client rss-vcpu "$idle_vms" "$server" 2>>"$tmp/rss.log")"
+	fi
+done
+want mem && rmdir "$mnt/vms/bench-mem"
+
+# The regs claim: reading regs of a stopped vCPU issues no vCPU ioctl.
+# Count the server's KVM ioctls for 1 read and for 2001 reads (same
+# set-up); the difference is what the 2000 extra reads cost.
+ioctls_per_read=
+if want regs && [ $use_strace = 1 ] && command -v strace >/dev/null; then
+	count_ioctls() {
+		local log=$tmp/strace.$1 st
+		strace -f -qq -e trace=ioctl -e signal=none -o "$log" -p "$server" &
+		st=$!
+		sleep 0.5
+		run_client regs "$1" >/dev/null
+		sleep 0.2
+		kill -INT "$st"
+		wait "$st" 2>/dev/null || true
+		grep -c 'KVM_' "$log" || true
+	}
+	one=$(count_ioctls 1)
+	many=$(count_ioctls 2001)
+	ioctls_per_read=$(awk -v a="$one" -v b="$many" 'BEGIN { printf "%.3f", (b - a) / 2000 }')
+fi
+
+# stats FILE: "median (min-max)" and the median alone, tab-separated.
+stats() {
+	sort -g "$1" | awk '
+		{ v[NR] = $1 }
+		END {
+			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			printf "%s (%s-%s)\t%s\n", fmt(m), fmt(v[1]), fmt(v[NR]), m
+		}
+		function fmt(x) {
+			if (x >= 1000) return sprintf("%.0f", x)
+			if (x >= 100) return sprintf("%.1f", x)
+			return sprintf("%.2f", x)
+		}'
+}
+
+# row KEY TITLE UNIT OP LIMIT: OP is >= (higher is better) or <=; the
+# ratio is kvmfs / baseline, or the kvmfs value itself when there is no
+# baseline.
+failed=0
+row() {
+	local key=$1 title=$2 unit=$3 op=$4 limit=$5 base=- kv ratio met bm km
+	[ -f "$tmp/$key.kvmfs" ] || return 0
+	IFS=$'\t' read -r kv km < <(stats "$tmp/$key.kvmfs")
+	if [ -f "$tmp/$key.base" ]; then
+		IFS=$'\t' read -r base bm < <(stats "$tmp/$key.base")
+		ratio=$(awk -v a="$km" -v b="$bm" 'BEGIN { printf "%.2f", a / b }')
+		base="$base $unit"
+	else
+		ratio=$(awk -v a="$km" 'BEGIN { printf "%.1f", a }')
+		ratio="- ($ratio $unit)"
+	fi
+	met=$(awk -v r="${ratio##*(}" -v op="$op" -v l="$limit" \
+		'BEGIN { r += 0; print (op == ">=" ? r >= l : r <= l) ? "yes" : "**no**" }')
+	[ "$met" = yes ] || failed=$((failed + 1))
+	if [ "$base" = - ]; then
+		printf '| %s | - | %s %s | - | %s %s %s | %s |\n' "$title" "$kv" "$unit" "$op" "$limit" "$unit" "$met"
+	else
+		printf '| %s | %s | %s %s | %s | %s %s | %s |\n' "$title" "$base" "$kv" "$unit" "$ratio" "$op" "$limit" "$met"
+	fi
+}
+
+echo
+echo "| metric | baseline | kvmfs | ratio | target | met |"
+echo "|---|---|---|---|---|---|"
+row exits "guest exits/s inside the server (count guest, $exits outs to 0xE9, console on)" "exits/s" ">=" 0.95
+row lifecycle "VM lifecycle: mkdir, mem 2M, load 4 KiB, mode real, run to hlt, rmdir" "us" "<=" 1.3
+row regs "regs read: open+read+close vs KVM_GET_REGS" "us" "<=" 3
+row mem-read-1M "memory read, dd bs=1M, $mem_mib MiB (baseline: tmpfs file)" "MiB/s" ">=" 0.6
+row mem-write-1M "memory write, dd bs=1M, $mem_mib MiB" "MiB/s" ">=" 0.6
+row mem-read-128k "memory read, dd bs=128k, $mem_mib MiB" "MiB/s" ">=" 0.45
+row mem-write-128k "memory write, dd bs=128k, $mem_mib MiB" "MiB/s" ">=" 0.45
+row vms "$nvms VMs: mkdir each, then rmdir each" "ms" "<=" 1.5
+row rss "server RSS per idle VM, 2 MiB untouched, no vCPU ($idle_vms VMs)" "KiB" "<=" 64
+row rss-vcpu "server RSS per idle VM, 2 MiB untouched, vCPU 0 created ($idle_vms VMs)" "KiB" "<=" 64
+row step "single-step: steps/s (step > ctl, read run) vs KVM_RUN" "steps/s" ">=" 0.3
+echo
+if [ -n "$ioctls_per_read" ]; then
+	echo "regs reads of a stopped vCPU: $ioctls_per_read KVM ioctls per read in the server (strace)"
+fi
+if [ -s "$tmp/rss.log" ]; then
+	sed 's/^kvmfs-client: /rss: /' "$tmp/rss.log" | tail -n 2
+fi
+echo "ratios are kvmfs / baseline of the medians; $(($(date +%s) - start)) s in all"
+if [ $failed -gt 0 ]; then
+	echo "$failed target(s) missed"
+fi
+exit 0

@@ -1,0 +1,412 @@
+#!/bin/bash
+# The full-KVM lane: run kvmfs's integration tests on an ordinary SVM KVM.
+#
+# Our machines' /dev/kvm is a nested, paravirtualised KVM that refuses
+# 32-bit paging (see docs/testing.md).  This script boots Debian's own
+# kernel under QEMU's software emulation of an AMD CPU with SVM and nested
+# paging (-accel tcg -cpu qemu64,+svm,+npt), loads kvm-amd there, mounts
+# kvmfs inside that machine on its /dev/kvm and runs the tests.  The result
+# comes back over the serial console and becomes this script's exit status.
+#
+# Nothing is installed on this machine: the kernel package is fetched with
+# `apt-get download` and unpacked with `dpkg -x` into a cache in the build
+# directory; the initramfs is built from busybox-static, the kernel
+# modules, kvmfs, the guests, the tests and this machine's own bash,
+# coreutils, grep, ... with the shared libraries they need.
+#
+# Usage: tests/fullkvm/run.sh [options]
+#   --test NAME      run only this test (repeatable, or comma-separated):
+#                    NAME is a script of tests/integration/ or tests/fullkvm/
+#                    without .sh, e.g. --test vcpu --test paged32
+#   --all            every test (the default unless FULLKVM_TESTS is set)
+#   --qemu PATH      the qemu-system-x86_64 to use (default: $QEMU, or the
+#                    one on PATH)
+#   --timeout SEC    kill QEMU after SEC seconds (default 900, or
+#                    $FULLKVM_TIMEOUT)
+#   --smp N          vCPUs of the emulated machine (default 2)
+#   --memory SIZE    its memory (default 2G)
+#   --allow-skip     a test that exits 77 (skip) does not fail the lane
+#   --shell          boot to a shell on this terminal instead of the tests
+#   --keep-going     run every selected test even after a failure (default)
+#   --list           list the tests the lane would run, and exit
+#
+# Environment (as meson test sets it; defaults from this script's place):
+#   KVMFS      the kvmfs binary           (BUILDDIR/src/kvmfs)
+#   GUESTS     the built guests           (BUILDDIR/guests)
+#   SRCDIR     the source tree            (two levels up from here)
+#   BUILDDIR   the build directory        (SRCDIR/build)
+#   FULLKVM_CACHE     downloads and images (BUILDDIR/fullkvm)
+#   FULLKVM_KERNEL    the kernel package: a metapackage such as
+#                     linux-image-amd64 (the default) or an exact package
+#   FULLKVM_EXTRA_CMDS  more host commands to copy into the initramfs
+#   CI=true    a missing tool or download is a failure, not a skip
+#
+# Exit status: 0 all selected tests passed; 1 a test failed (or the lane
+# broke: no kvm_amd, no result); 77 the lane cannot run here (no QEMU, no
+# busybox-static, no kernel package) and CI is not true.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+: "${SRCDIR:=$(cd "$here/../.." && pwd)}"
+: "${BUILDDIR:=$SRCDIR/build}"
+: "${KVMFS:=$BUILDDIR/src/kvmfs}"
+: "${GUESTS:=$BUILDDIR/guests}"
+: "${FULLKVM_CACHE:=$BUILDDIR/fullkvm}"
+: "${FULLKVM_KERNEL:=linux-image-amd64}"
+: "${FULLKVM_TIMEOUT:=900}"
+: "${FULLKVM_EXTRA_CMDS:=}"
+: "${QEMU:=}"
+
+tests=()
+if [ -n "${FULLKVM_TESTS:-}" ]; then
+	IFS=', ' read -r -a tests <<<"$FULLKVM_TESTS"
+fi
+smp=2
+memory=2G
+allow_skip=0
+shell=0
+list=0
+
+die() {
+	echo "fullkvm: $*" >&2
+	exit 1
+}
+
+# cannot REASON: the lane cannot run on this machine.  A skip, but a
+# failure in CI, where .ci/run installed everything the lane needs.
+cannot() {
+	if [ "${CI:-}" = true ]; then
+		die "$* (CI requires the full-KVM lane)"
+	fi
+	echo "fullkvm: SKIP: $*"
+	exit 77
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--test) [ $# -ge 2 ] || die "--test needs a name"
+		IFS=', ' read -r -a more <<<"$2"
+		tests+=("${more[@]}")
+		shift 2 ;;
+	--test=*) IFS=', ' read -r -a more <<<"${1#--test=}"
+		tests+=("${more[@]}")
+		shift ;;
+	--all) tests=(); shift ;;
+	--qemu) [ $# -ge 2 ] || die "--qemu needs a path"; QEMU=$2; shift 2 ;;
+	--qemu=*) QEMU=${1#--qemu=}; shift ;;
+	--timeout) [ $# -ge 2 ] || die "--timeout needs seconds"; FULLKVM_TIMEOUT=$2; shift 2 ;;
+	--timeout=*) FULLKVM_TIMEOUT=${1#--timeout=}; shift ;;
+	--smp) [ $# -ge 2 ] || die "--smp needs a number"; smp=$2; shift 2 ;;
+	--memory) [ $# -ge 2 ] || die "--memory needs a size"; memory=$2; shift 2 ;;
+	--allow-skip) allow_skip=1; shift ;;
+	--keep-going) shift ;;
+	--shell) shell=1; shift ;;
+	--list) list=1; shift ;;
+	-h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+	*) die "unknown option '$1' (see --help)" ;;
+	esac
+done
+[[ $FULLKVM_TIMEOUT =~ ^[0-9]+$ ]] || die "--timeout wants whole seconds, not '$FULLKVM_TIMEOUT'"
+[[ $smp =~ ^[0-9]+$ ]] || die "--smp wants a number, not '$smp'"
+
+# --- which tests ----------------------------------------------------------
+
+# Lane tests: every tests/integration/*.sh, then the lane's own
+# tests/fullkvm/*.sh (all but this script).
+all_tests() {
+	local f
+	for f in "$SRCDIR"/tests/integration/*.sh "$SRCDIR"/tests/fullkvm/*.sh; do
+		[ -e "$f" ] || continue
+		[ "$(basename "$f")" = run.sh ] && continue
+		echo "${f#"$SRCDIR"/}"
+	done
+}
+
+# resolve NAME: the path (relative to SRCDIR) of the test called NAME.
+resolve() {
+	local n=${1%.sh} d
+	case $n in
+	*/*) [ -f "$SRCDIR/tests/$n.sh" ] && { echo "tests/$n.sh"; return; }
+	     [ -f "$SRCDIR/$n.sh" ] && { echo "$n.sh"; return; } ;;
+	*) for d in integration fullkvm; do
+		if [ -f "$SRCDIR/tests/$d/$n.sh" ] && [ "$d/$n" != fullkvm/run ]; then
+			echo "tests/$d/$n.sh"
+			return
+		fi
+	   done ;;
+	esac
+	return 1
+}
+
+selected=()
+if [ ${#tests[@]} -eq 0 ]; then
+	mapfile -t selected < <(all_tests)
+else
+	for t in "${tests[@]}"; do
+		[ -n "$t" ] || continue
+		p=$(resolve "$t") || die "no test '$t' (known: $(all_tests | sed 's|.*/||; s|\.sh$||' | tr '\n' ' '))"
+		selected+=("$p")
+	done
+fi
+[ ${#selected[@]} -gt 0 ] || die "no tests to run"
+if [ "$list" = 1 ]; then
+	printf '%s\n' "${selected[@]}"
+	exit 0
+fi
+
+# --- what the lane needs on this machine ------------------------------------
+
+if [ -z "$QEMU" ]; then
+	QEMU=$(command -v qemu-system-x86_64) || cannot "qemu-system-x86_64 not found (Debian package qemu-system-x86)"
+fi
+[ -x "$QEMU" ] || cannot "QEMU '$QEMU' is not executable"
+BUSYBOX=$(command -v busybox 2>/dev/null || true)
+[ -x /bin/busybox ] && BUSYBOX=/bin/busybox
+[ -n "$BUSYBOX" ] || cannot "busybox not found (Debian package busybox-static)"
+if ldd "$BUSYBOX" >/dev/null 2>&1; then
+	cannot "$BUSYBOX is dynamically linked: install busybox-static"
+fi
+for tool in apt-get dpkg dpkg-deb ldd; do
+	command -v "$tool" >/dev/null || cannot "$tool not found (a Debian machine is needed)"
+done
+[ -x "$KVMFS" ] || die "no kvmfs at $KVMFS (build first: ninja -C $BUILDDIR)"
+[ -d "$GUESTS" ] || die "no guests at $GUESTS (build first: ninja -C $BUILDDIR)"
+
+qemu_version=$("$QEMU" --version | sed -n '1s/.*version \([0-9][0-9.]*\).*/\1/p')
+[ -n "$qemu_version" ] || die "cannot tell the version of $QEMU"
+mkdir -p "$FULLKVM_CACHE"
+FULLKVM_CACHE=$(cd "$FULLKVM_CACHE" && pwd)
+
+# --- the kernel: apt-get download + dpkg -x, cached --------------------------
+
+# The exact kernel package behind a metapackage such as linux-image-amd64.
+kernel_package() {
+	local pkg=$FULLKVM_KERNEL dep
+	for _ in 1 2 3; do
+		dep=$(apt-cache depends --no-recommends --no-suggests --no-conflicts \
+			--no-breaks --no-replaces --no-enhances "$pkg" 2>/dev/null |
+			awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
+		[ -n "$dep" ] || break
+		pkg=$dep
+	done
+	case $pkg in
+	linux-image-[0-9]*) echo "$pkg" ;;
+	*) return 1 ;;
+	esac
+}
+
+kdir=
+if kpkg=$(kernel_package); then
+	kdir=$FULLKVM_CACHE/kernel/$kpkg
+	if [ ! -f "$kdir/.done" ]; then
+		echo "fullkvm: fetching $kpkg (apt-get download, dpkg -x into $kdir)"
+		rm -rf "$kdir" "$FULLKVM_CACHE/download"
+		mkdir -p "$FULLKVM_CACHE/download"
+		# The _apt user may not be able to write into the build
+		# directory; download as the caller then.
+		if ! (cd "$FULLKVM_CACHE/download" &&
+			apt-get download -q -o APT::Sandbox::User="$(id -un)" "$kpkg" >download.log 2>&1); then
+			cat "$FULLKVM_CACHE/download/download.log" >&2
+			cannot "apt-get download $kpkg failed"
+		fi
+		mkdir -p "$kdir.tmp"
+		dpkg -x "$FULLKVM_CACHE"/download/"$kpkg"_*.deb "$kdir.tmp"
+		touch "$kdir.tmp/.done"
+		mv "$kdir.tmp" "$kdir"
+		rm -rf "$FULLKVM_CACHE/download"
+	fi
+else
+	# No package lists (apt-get update not run, or offline): a kernel
+	# fetched before will do.
+	kdir=$(find "$FULLKVM_CACHE/kernel" -mindepth 1 -maxdepth 1 -type d -name 'linux-image-*' \
+		-exec test -f '{}/.done' ';' -print 2>/dev/null | sort -V | tail -1)
+	[ -n "$kdir" ] || cannot "apt-cache knows no kernel for $FULLKVM_KERNEL (run apt-get update)"
+	echo "fullkvm: apt-cache does not resolve $FULLKVM_KERNEL; using the cached $(basename "$kdir")"
+fi
+vmlinuz=$(find "$kdir/boot" -name 'vmlinuz-*' | sort -V | tail -1)
+[ -n "$vmlinuz" ] || die "no vmlinuz in $kdir/boot"
+kver=${vmlinuz##*/vmlinuz-}
+moddir=$kdir/lib/modules/$kver
+
+# modules_in_order NAME...: the .ko files of these modules and of what
+# they depend on, dependencies first (from each module's modinfo).
+declare -A mod_seen=()
+mod_order=()
+add_module() {
+	local name=$1 ko dep deps
+	[ -n "${mod_seen[$name]:-}" ] && return 0
+	mod_seen[$name]=1
+	ko=$(find "$moddir/kernel" -name "$name.ko" -o -name "${name//_/-}.ko" | head -1)
+	[ -n "$ko" ] || die "module $name not found in $moddir (compressed modules are not handled)"
+	deps=$(tr '\0' '\n' <"$ko" | sed -n 's/^depends=//p' | head -1)
+	IFS=, read -r -a deps <<<"$deps"
+	for dep in "${deps[@]}"; do
+		[ -n "$dep" ] && add_module "$dep"
+	done
+	mod_order+=("$ko")
+}
+add_module fuse
+add_module kvm-amd
+
+# --- the initramfs ------------------------------------------------------------
+
+root=$FULLKVM_CACHE/root
+rm -rf "$root"
+# Debian 12's merged /usr: /bin, /sbin, /lib and /lib64 are links into usr/.
+mkdir -p "$root"/{usr/bin,usr/sbin,usr/lib64,usr/lib/x86_64-linux-gnu,bb,proc,sys,dev,tmp,run,etc,root,kvmfs/src,kvmfs/build,modules}
+for d in bin sbin lib lib64; do
+	ln -s "usr/$d" "$root/$d"
+done
+
+cp "$BUSYBOX" "$root/bb/busybox"
+for ko in "${mod_order[@]}"; do
+	cp "$ko" "$root/modules/"
+	basename "$ko" >>"$root/modules/order"
+done
+
+declare -A lib_seen=()
+# add_libs FILE: copy the shared libraries FILE needs (ldd), if it is a
+# dynamically linked ELF file.
+add_libs() {
+	local f=$1 lib
+	[ "$(head -c 4 "$f" | od -An -c | tr -d ' ')" = '177ELF' ] || return 0
+	while read -r lib; do
+		[ -n "${lib_seen[$lib]:-}" ] && continue
+		lib_seen[$lib]=1
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done < <(ldd "$f" 2>/dev/null | awk '/=> \// { print $3 } /^\t\// { print $1 }')
+}
+
+# add_cmd PATH: a host program into /usr/bin or /usr/sbin, with its libraries.
+declare -A cmd_seen=()
+add_cmd() {
+	local p=$1 real name dest
+	name=$(basename "$p")
+	[ -n "${cmd_seen[$name]:-}" ] && return 0
+	real=$(readlink -f "$p") || return 0
+	[ -f "$real" ] && [ -x "$real" ] || return 0
+	cmd_seen[$name]=1
+	case $p in
+	*/sbin/*) dest=usr/sbin ;;
+	*) dest=usr/bin ;;
+	esac
+	cp "$real" "$root/$dest/$name"
+	add_libs "$real"
+}
+
+# The programs the tests use, from this machine's own packages: busybox's
+# applets lack flags the tests need (stat -c, dd oflag=seek_bytes, cmp -i).
+pkgs=(bash dash coreutils diffutils findutils grep sed gawk mawk util-linux
+	procps fuse3 xxd psmisc)
+for pkg in "${pkgs[@]}"; do
+	dpkg -L "$pkg" 2>/dev/null | grep -E '^(/usr)?/s?bin/[^/]+$' || true
+done | while read -r p; do
+	[ -e "$p" ] && echo "$p"
+done >"$FULLKVM_CACHE/cmds"
+for c in awk sh $FULLKVM_EXTRA_CMDS; do
+	p=$(command -v "$c") || die "command '$c' (for the initramfs) not found"
+	echo "$p" >>"$FULLKVM_CACHE/cmds"
+done
+while read -r p; do
+	add_cmd "$p"
+done <"$FULLKVM_CACHE/cmds"
+for c in bash sh timeout stat dd cmp mountpoint fusermount3 pgrep xxd awk; do
+	[ -n "${cmd_seen[$c]:-}" ] || die "'$c' is missing from the initramfs (is its package installed?)"
+done
+
+# The source tree (tests, guest sources, docs, examples) without .git and
+# without build directories, which are recognised by meson-private/.
+excl=(--exclude=./.git)
+while read -r d; do
+	excl+=("--exclude=./${d#"$SRCDIR"/}")
+done < <(find "$SRCDIR" -mindepth 2 -maxdepth 3 -type d -name meson-private -printf '%h\n')
+tar -C "$SRCDIR" "${excl[@]}" -cf - . | tar -C "$root/kvmfs/src" -xf -
+
+# The build directory's products (kvmfs, guests, test programs), not its
+# object files.
+(cd "$BUILDDIR" && find . \( -name '*.p' -o -name 'meson-*' -o -name fullkvm \
+	-o -name '*.a' -o -name '*.o' -o -name '*.ninja' -o -name '.ninja_*' \
+	-o -name compile_commands.json \) -prune -o -type f -print) |
+	while read -r f; do
+		mkdir -p "$root/kvmfs/build/$(dirname "$f")"
+		cp "$BUILDDIR/$f" "$root/kvmfs/build/$f"
+	done
+case $(readlink -f "$KVMFS") in
+"$(readlink -f "$BUILDDIR")"/*) kvmfs_in=/kvmfs/build/${KVMFS#"$BUILDDIR"/} ;;
+*) mkdir -p "$root/kvmfs/bin"; cp "$KVMFS" "$root/kvmfs/bin/kvmfs"; kvmfs_in=/kvmfs/bin/kvmfs ;;
+esac
+case $(readlink -f "$GUESTS") in
+"$(readlink -f "$BUILDDIR")"/*) guests_in=/kvmfs/build/${GUESTS#"$BUILDDIR"/} ;;
+*) mkdir -p "$root/kvmfs/guests"; cp "$GUESTS"/*.bin "$root/kvmfs/guests/"; guests_in=/kvmfs/guests ;;
+esac
+[ -x "$root$kvmfs_in" ] || die "kvmfs was not copied to $kvmfs_in"
+find "$root/kvmfs/build" -type f -perm -u+x | while read -r f; do add_libs "$f"; done
+add_libs "$KVMFS"
+# Loaded with dlopen, so ldd does not list it: glibc's pthread_cancel (which
+# kvmfs's threads use at exit) aborts without it.
+for lib in libgcc_s.so.1; do
+	p=$(/sbin/ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ { print $NF; exit }')
+	[ -n "$p" ] || die "$lib not found on this machine"
+	mkdir -p "$root$(dirname "$p")"
+	cp -L "$p" "$root$p"
+done
+
+cat >"$root/etc/passwd" <<'EOF'
+root:x:0:0:root:/root:/bin/bash
+EOF
+cat >"$root/etc/group" <<'EOF'
+root:x:0:
+EOF
+ln -s /proc/self/mounts "$root/etc/mtab"
+cp "$here/lane/init" "$root/init"
+cp "$here/lane/suite.bash" "$root/kvmfs/suite.bash"
+chmod 755 "$root/init"
+cat >"$root/kvmfs/env" <<EOF
+export KVMFS=$kvmfs_in
+export GUESTS=$guests_in
+export SRCDIR=/kvmfs/src
+export BUILDDIR=/kvmfs/build
+export KVMFS_FULLKVM=1
+export KVMFS_FULLKVM_QEMU_VERSION=$qemu_version
+export FULLKVM_ALLOW_SKIP=$allow_skip
+EOF
+printf '%s\n' "${selected[@]}" >"$root/kvmfs/tests"
+
+initrd=$FULLKVM_CACHE/initrd.cpio
+(cd "$root" && find . -mindepth 1 | LC_ALL=C sort |
+	"$BUSYBOX" cpio -o -H newc -R 0:0 2>/dev/null) >"$initrd.tmp"
+mv "$initrd.tmp" "$initrd"
+echo "fullkvm: kernel $kver, QEMU $qemu_version, initramfs $(($(stat -c %s "$initrd") >> 20)) MiB," \
+	"${#selected[@]} test(s): $(printf '%s\n' "${selected[@]}" | sed 's|.*/||; s|\.sh$||' | tr '\n' ' ')"
+
+# --- boot ---------------------------------------------------------------------
+
+log=$FULLKVM_CACHE/console.log
+append="console=ttyS0,115200 panic=1 loglevel=4 fullkvm.shell=$shell"
+qemu_args=(-accel tcg -cpu qemu64,+svm,+npt -smp "$smp" -m "$memory"
+	-nodefaults -no-user-config -nic none -display none -no-reboot
+	-kernel "$vmlinuz" -initrd "$initrd" -append "$append")
+
+if [ "$shell" = 1 ]; then
+	echo "fullkvm: booting to a shell (exit it to power off)"
+	exec "$QEMU" "${qemu_args[@]}" -serial mon:stdio
+fi
+
+echo "fullkvm: booting (log: $log, timeout ${FULLKVM_TIMEOUT}s)"
+start=$(date +%s)
+st=0
+timeout --kill-after=10 "$FULLKVM_TIMEOUT" "$QEMU" "${qemu_args[@]}" \
+	-chardev stdio,id=ser0,signal=off -serial chardev:ser0 </dev/null 2>&1 |
+	tr -d '\r' | tee "$log" || st=$?
+took=$(($(date +%s) - start))
+if [ "$st" = 124 ] || [ "$st" = 137 ]; then
+	die "QEMU did not finish within ${FULLKVM_TIMEOUT}s (killed); see $log"
+fi
+
+result=$(sed -n 's/^@@fullkvm-result \([0-9][0-9]*\)@@$/\1/p' "$log" | tail -1)
+if [ -z "$result" ]; then
+	die "no result on the serial console (QEMU exited with $st after ${took}s); see $log"
+fi
+echo "fullkvm: lane finished in ${took}s with status $result"
+exit "$result"
