@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #define KICK_SIGNAL SIGUSR1
-#define KVMFS_VCPU_NICE 10
+#define KVMFS_VCPU_NICE 19
 
 struct vcpu_call {
 	int (*fn)(struct kvmfs_vcpu *v, void *arg);

@@ -264,53 +264,28 @@ for ko in "${mod_order[@]}"; do
 	basename "$ko" >>"$root/modules/order"
 done
 
-declare -A lib_seen=()
-# add_libs FILE: copy the shared libraries FILE needs (ldd), if it is a
-# dynamically linked ELF file.
-add_libs() {
-	local f=$1 lib
-	[ "$(head -c 4 "$f" | od -An -c | tr -d ' ')" = '177ELF' ] || return 0
-	while read -r lib; do
-		[ -n "${lib_seen[$lib]:-}" ] && continue
-		lib_seen[$lib]=1
-		mkdir -p "$root$(dirname "$lib")"
-		cp -L "$lib" "$root$lib"
-	done < <(ldd "$f" 2>/dev/null | awk '/=> \// { print $3 } /^\t\// { print $1 }')
-}
-
-# add_cmd PATH: a host program into /usr/bin or /usr/sbin, with its libraries.
-declare -A cmd_seen=()
-add_cmd() {
-	local p=$1 real name dest
-	name=$(basename "$p")
-	[ -n "${cmd_seen[$name]:-}" ] && return 0
-	real=$(readlink -f "$p") || return 0
-	[ -f "$real" ] && [ -x "$real" ] || return 0
-	cmd_seen[$name]=1
-	case $p in
-	*/sbin/*) dest=usr/sbin ;;
-	*) dest=usr/bin ;;
-	esac
-	cp "$real" "$root/$dest/$name"
-	add_libs "$real"
-}
-
 # The programs the tests use, from this machine's own packages: busybox's
 # applets lack flags the tests need (stat -c, dd oflag=seek_bytes, cmp -i).
 pkgs=(bash dash coreutils diffutils findutils grep sed gawk mawk util-linux
 	procps fuse3 xxd psmisc)
-for pkg in "${pkgs[@]}"; do
-	dpkg -L "$pkg" 2>/dev/null | grep -E '^(/usr)?/s?bin/[^/]+$' || true
-done | while read -r p; do
-	[ -e "$p" ] && echo "$p"
-done >"$FULLKVM_CACHE/cmds"
-for c in awk sh $FULLKVM_EXTRA_CMDS; do
-	p=$(command -v "$c") || die "command '$c' (for the initramfs) not found"
-	echo "$p" >>"$FULLKVM_CACHE/cmds"
-done
-while read -r p; do
-	add_cmd "$p"
-done <"$FULLKVM_CACHE/cmds"
+{
+	for pkg in "${pkgs[@]}"; do
+		dpkg -L "$pkg" 2>/dev/null | grep -E '^(/usr)?/s?bin/[^/]+$' || true
+	done
+	for c in awk sh $FULLKVM_EXTRA_CMDS; do
+		command -v "$c" || die "command '$c' (for the initramfs) not found"
+	done
+} >"$FULLKVM_CACHE/cmds"
+declare -A cmd_seen=()
+while IFS=$'\t' read -r p real; do
+	name=${p##*/}
+	[ -z "${cmd_seen[$name]:-}" ] && [ -f "$real" ] && [ -x "$real" ] || continue
+	cmd_seen[$name]=1
+	case $p in
+	*/sbin/*) cp "$real" "$root/usr/sbin/$name" ;;
+	*) cp "$real" "$root/usr/bin/$name" ;;
+	esac
+done < <(paste "$FULLKVM_CACHE/cmds" <(xargs -d '\n' readlink -m <"$FULLKVM_CACHE/cmds"))
 for c in bash sh timeout stat dd cmp mountpoint fusermount3 pgrep xxd awk; do
 	[ -n "${cmd_seen[$c]:-}" ] || die "'$c' is missing from the initramfs (is its package installed?)"
 done
@@ -325,13 +300,9 @@ tar -C "$SRCDIR" "${excl[@]}" -cf - . | tar -C "$root/kvmfs/src" -xf -
 
 # The build directory's products (kvmfs, guests, test programs), not its
 # object files.
-(cd "$BUILDDIR" && find . \( -name '*.p' -o -name 'meson-*' -o -name fullkvm \
-	-o -name '*.a' -o -name '*.o' -o -name '*.ninja' -o -name '.ninja_*' \
-	-o -name compile_commands.json \) -prune -o -type f -print) |
-	while read -r f; do
-		mkdir -p "$root/kvmfs/build/$(dirname "$f")"
-		cp "$BUILDDIR/$f" "$root/kvmfs/build/$f"
-	done
+tar -C "$BUILDDIR" --exclude='*.p' --exclude='meson-*' --exclude=./fullkvm \
+	--exclude='*.a' --exclude='*.o' --exclude='*.ninja' --exclude='.ninja_*' \
+	--exclude=compile_commands.json -cf - . | tar -C "$root/kvmfs/build" -xf -
 case $(readlink -f "$KVMFS") in
 "$(readlink -f "$BUILDDIR")"/*) kvmfs_in=/kvmfs/build/${KVMFS#"$BUILDDIR"/} ;;
 *) mkdir -p "$root/kvmfs/bin"; cp "$KVMFS" "$root/kvmfs/bin/kvmfs"; kvmfs_in=/kvmfs/bin/kvmfs ;;
@@ -341,16 +312,20 @@ case $(readlink -f "$GUESTS") in
 *) mkdir -p "$root/kvmfs/guests"; cp "$GUESTS"/*.bin "$root/kvmfs/guests/"; guests_in=/kvmfs/guests ;;
 esac
 [ -x "$root$kvmfs_in" ] || die "kvmfs was not copied to $kvmfs_in"
-find "$root/kvmfs/build" -type f -perm -u+x | while read -r f; do add_libs "$f"; done
-add_libs "$KVMFS"
-# Loaded with dlopen, so ldd does not list it: glibc's pthread_cancel (which
-# kvmfs's threads use at exit) aborts without it.
-for lib in libgcc_s.so.1; do
-	p=$(/sbin/ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ { print $NF; exit }')
-	[ -n "$p" ] || die "$lib not found on this machine"
-	mkdir -p "$root$(dirname "$p")"
-	cp -L "$p" "$root$p"
-done
+
+# The shared libraries of every program in the initramfs (one ldd for all),
+# and libgcc_s, which glibc's pthread_cancel loads with dlopen (so ldd does
+# not list it) and without which kvmfs aborts when its threads end.
+{
+	find "$root/usr/bin" "$root/usr/sbin" "$root/kvmfs" -type f -perm -u+x -print0 |
+		xargs -0 ldd 2>/dev/null | awk '/=> \// { print $3 } /^\t\// { print $1 }' || true
+	/sbin/ldconfig -p | awk '$1 == "libgcc_s.so.1" && /x86-64/ { print $NF; exit }'
+} | sort -u >"$FULLKVM_CACHE/libs"
+grep -q '/libgcc_s\.so\.1$' "$FULLKVM_CACHE/libs" || die "libgcc_s.so.1 not found on this machine"
+while read -r lib; do
+	mkdir -p "$root${lib%/*}"
+	cp -L "$lib" "$root$lib"
+done <"$FULLKVM_CACHE/libs"
 
 cat >"$root/etc/passwd" <<'EOF'
 root:x:0:0:root:/root:/bin/bash

@@ -129,16 +129,24 @@ for i in $(seq 8); do
 	load_guest spin$i spin
 	echo run >"$V/spin$i/ctl"
 done
+# timed MS CMD...: run CMD, count it as slow if it takes MS or more.
 slow=0
+timed() {
+	local limit=$1 s ms
+	shift
+	s=$(date +%s%N)
+	"$@" >/dev/null
+	ms=$(( ($(date +%s%N) - s) / 1000000 ))
+	[ "$ms" -lt "$limit" ] || { slow=$((slow + 1)); echo "slow: $* took $ms ms"; }
+}
 for i in $(seq 20); do
-	for cmd in "cat $MNT/version" "cat $V/hi/regs" "ls $V" "cat $V/spin3/regs"; do
-		s=$(date +%s%N)
-		$cmd >/dev/null
-		ms=$(( ($(date +%s%N) - s) / 1000000 ))
-		[ "$ms" -lt 100 ] || { slow=$((slow + 1)); echo "slow: $cmd took $ms ms"; }
-	done
+	timed 100 cat "$MNT/version"
+	timed 100 cat "$V/hi/regs"
+	timed 100 ls "$V"
+	# A live sample needs the busy vCPU's own thread: looser bound.
+	timed 500 cat "$V/spin3/regs"
 done
-expect_eq "no answer took 100 ms or more" "$slow" 0
+expect_eq "every answer came in time" "$slow" 0
 for i in $(seq 8); do echo stop >"$V/spin$i/ctl"; done
 
 # rmdir of a running VM stops it first.
