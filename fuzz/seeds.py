@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+# Writes the binary seed inputs of fuzz_pagewalk and fuzz_exit into
+# fuzz/corpus/ (the text seeds of the other targets are plain files kept
+# by hand).  The layouts are the ones the targets' leading comments give;
+# kvm_run offsets are those of <linux/kvm.h> on x86-64.  Run it again
+# after changing a layout: python3 fuzz/seeds.py
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+P, RW, US, PS = 1, 2, 4, 0x80
+PRU = P | RW | US
+XD = 1 << 63
+CR0_PE, CR0_PG = 1, 1 << 31
+CR4_PSE, CR4_PAE = 1 << 4, 1 << 5
+EFER_LME, EFER_LMA, EFER_NXE = 1 << 8, 1 << 10, 1 << 11
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, 'corpus', target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), 'wb') as f:
+        f.write(data)
+
+
+def walk_input(cr0, cr3, cr4, efer, addrs, mem):
+    return (struct.pack('<4QB', cr0, cr3, cr4, efer, len(addrs)) +
+            b''.join(struct.pack('<Q', a) for a in addrs) + bytes(mem))
+
+
+def put(mem, addr, value, size=8):
+    mem[addr:addr + size] = value.to_bytes(size, 'little')
+
+
+def pagewalk_seeds():
+    # Paging off: linear is physical, up to 4 GiB outside long mode.
+    write('pagewalk', 'none', walk_input(CR0_PE, 0, 0, 0,
+                                         [0x1234, 1 << 32], bytes(64)))
+
+    # 4-level: PML4 0x0, PDPT 0x1000, PD 0x2000, PT 0x3000.  4 KiB pages
+    # for the first 16 KiB, a 2 MiB page at 2 MiB, a 1 GiB page at 1 GiB,
+    # one not-present and one XD entry.
+    mem = bytearray(0x4000)
+    put(mem, 0x0000, 0x1000 | PRU)
+    put(mem, 0x1000, 0x2000 | PRU)
+    put(mem, 0x1008, (1 << 30) | PRU | PS)
+    put(mem, 0x2000, 0x3000 | PRU)
+    put(mem, 0x2008, (2 << 20) | PRU | PS)
+    put(mem, 0x2010, (4 << 20) | P | PS | XD)
+    for i in range(4):
+        put(mem, 0x3000 + 8 * i, (i << 12) | PRU)
+    addrs = [0x1234, 0x3fff, 0x5000, 0x200123, 0x400000, 0x40000abc,
+             0xffff800000000000, 0x0000800000000000]
+    write('pagewalk', 'long', walk_input(CR0_PE | CR0_PG, 0, CR4_PAE,
+                                         EFER_LME | EFER_LMA | EFER_NXE,
+                                         addrs, mem))
+
+    # One page that is its own table at every level: short, and every
+    # index picks another entry of the same page.
+    mem = bytearray(0x1000)
+    put(mem, 0x000, 0x0 | PRU)
+    put(mem, 0x008, (2 << 20) | PRU | PS)
+    put(mem, 0xff8, 0x1000 | PRU)	# points just past memory
+    write('pagewalk', 'self', walk_input(CR0_PE | CR0_PG, 0, CR4_PAE,
+                                         EFER_LMA,
+                                         [0, 0x201000, 0xfffffffffffff000,
+                                          0x1ff << 12], mem))
+
+    # 32-bit paging: PD 0x0 with a 4 MiB page (PSE) and a PT at 0x1000.
+    mem = bytearray(0x2000)
+    put(mem, 0x000, 0x1000 | PRU, 4)
+    put(mem, 0x004, (4 << 20) | PRU | PS, 4)
+    put(mem, 0x008, (8 << 20) | PRU | PS | (0x3 << 13), 4)	# PSE-36
+    for i in range(4):
+        put(mem, 0x1000 + 4 * i, (i << 12) | PRU, 4)
+    write('pagewalk', 'paged32', walk_input(CR0_PE | CR0_PG, 0, CR4_PSE, 0,
+                                            [0x2345, 0x400001, 0x812345,
+                                             0xc00000, 1 << 32], mem))
+
+    # PAE: PDPT at 0x20 (CR3 aligns it to 32 bytes), PD 0x1000, PT 0x2000.
+    mem = bytearray(0x3000)
+    put(mem, 0x20, 0x1000 | P)
+    put(mem, 0x28, 0x1000 | P | RW)	# reserved bit in a PDPTE
+    put(mem, 0x1000, 0x2000 | PRU)
+    put(mem, 0x1008, (2 << 20) | PRU | PS)
+    put(mem, 0x2000, 0x0 | PRU)
+    write('pagewalk', 'pae', walk_input(CR0_PE | CR0_PG, 0x20, CR4_PAE, 0,
+                                        [0x123, 0x200456, 0x40000000,
+                                         0xffffffff], mem))
+
+
+RUN_SIZE = 12288
+
+
+def run_input(rip, cap, reason, fields, extra=b''):
+    run = bytearray(64)
+    put(run, 8, reason, 4)
+    for off, value, size in fields:
+        put(run, off, value, size)
+    return struct.pack('<QH', rip, cap) + bytes(run) + extra
+
+
+def exit_seeds():
+    KVM_EXIT_IO, KVM_EXIT_DEBUG, KVM_EXIT_HLT, KVM_EXIT_MMIO = 2, 4, 5, 6
+    KVM_EXIT_SHUTDOWN, KVM_EXIT_FAIL_ENTRY = 8, 9
+    KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_SYSTEM_EVENT = 17, 24
+    rip = 0x1005
+    write('exit', 'hlt', run_input(rip, 511, KVM_EXIT_HLT, []))
+    write('exit', 'shutdown', run_input(rip, 8, KVM_EXIT_SHUTDOWN, []))
+    # IO data one page into the mapping, where KVM puts it.
+    data = bytearray(4096 - 64) + b'\x42\x13\x37\x00'
+    write('exit', 'io-out', run_input(rip, 511, KVM_EXIT_IO,
+                                      [(32, 1, 1), (33, 1, 1),
+                                       (34, 0xe9, 2), (36, 1, 4),
+                                       (40, 4096, 8)], data))
+    write('exit', 'io-in', run_input(rip, 100, KVM_EXIT_IO,
+                                     [(32, 0, 1), (33, 4, 1),
+                                      (34, 0x60, 2), (36, 3, 4),
+                                      (40, 4096, 8)]))
+    write('exit', 'io-end', run_input(rip, 511, KVM_EXIT_IO,
+                                      [(32, 1, 1), (33, 2, 1),
+                                       (34, 0x10, 2), (36, 1, 4),
+                                       (40, RUN_SIZE - 2, 8)]))
+    write('exit', 'mmio', run_input(rip, 511, KVM_EXIT_MMIO,
+                                    [(32, 0xfee00000, 8),
+                                     (40, 0x1122334455667788, 8),
+                                     (48, 4, 4), (52, 1, 1)]))
+    write('exit', 'fail-entry', run_input(rip, 511, KVM_EXIT_FAIL_ENTRY,
+                                          [(32, 0x80000021, 8),
+                                           (40, 1, 4)]))
+    fields = [(32, 1, 4), (36, 40, 4)]
+    fields += [(40 + 8 * i, 0x1000 + i, 8) for i in range(16)]
+    write('exit', 'internal', run_input(rip, 511, KVM_EXIT_INTERNAL_ERROR,
+                                        fields))
+    write('exit', 'debug', run_input(rip, 64, KVM_EXIT_DEBUG,
+                                     [(32, 1, 4), (48, 0xffff4ff0, 8),
+                                      (56, 0x400, 8)]))
+    write('exit', 'system-event', run_input(rip, 511, KVM_EXIT_SYSTEM_EVENT,
+                                            [(32, 1, 4)]))
+    write('exit', 'unknown', run_input(rip, 511, 999, []))
+
+
+pagewalk_seeds()
+exit_seeds()
