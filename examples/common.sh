@@ -7,7 +7,7 @@ if [ -z "${KVMFS_GUESTS:-}" ]; then
 		if [ -e "$d/hello16.bin" ]; then KVMFS_GUESTS=$d; break; fi
 	done
 fi
-GUESTS=${KVMFS_GUESTS:?set KVMFS_GUESTS to the folder with hello16.bin}
+GUESTS=$(cd "${KVMFS_GUESTS:?set KVMFS_GUESTS to the folder with hello16.bin}" && pwd)
 if [ ! -e "$MNT/version" ]; then
 	echo "kvmfs is not mounted at $MNT (set KVMFS_MNT)" >&2
 	exit 1

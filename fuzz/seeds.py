@@ -94,7 +94,7 @@ RUN_SIZE = 12288
 
 
 def run_input(rip, cap, reason, fields, extra=b''):
-    run = bytearray(64)
+    run = bytearray(max([64] + [off + size for off, _, size in fields]))
     put(run, 8, reason, 4)
     for off, value, size in fields:
         put(run, off, value, size)

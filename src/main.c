@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fuse_opt.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +126,10 @@ int main(int argc, char *argv[])
 	char err[256];
 	int ret = 1;
 
+	/* Large buffers (console rings, request buffers) always come from
+	 * mmap and go back to the kernel when freed, so removing VMs
+	 * returns their memory instead of leaving it in malloc's heap. */
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 	if (fuse_opt_parse(&args, &o, kvmfs_opts, opt_proc) < 0)
 		return 1;
 	if (o.show_version) {

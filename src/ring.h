@@ -16,6 +16,7 @@ struct kvmfs_ring {
 	uint64_t dropped;	/* bytes overwritten before anyone could read */
 };
 
+/* No allocation until the first append. */
 int kvmfs_ring_init(struct kvmfs_ring *r, size_t cap);
 void kvmfs_ring_free(struct kvmfs_ring *r);
 /* Change the capacity, keeping the newest bytes that fit. */

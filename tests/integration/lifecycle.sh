@@ -1,0 +1,33 @@
+# Issue 2, acceptance 5: a thousand VMs made with mkdir and cat vms/new,
+# then removed, leave the server's fd count and memory where they were.
+. "$(dirname "$0")/lib.bash"
+mount_kvmfs
+V=$MNT/vms
+pid=$(server_pid)
+[ -n "$pid" ] || { echo "no server pid"; exit 1; }
+
+fds() { ls /proc/"$pid"/fd | wc -l; }
+rss() { awk '/VmRSS/ { print $2 }' /proc/"$pid"/status; }
+
+# One round first, so that lazily made things (threads, caches) exist.
+mkdir "$V/warm" && echo 'mem 2M' >"$V/warm/ctl" && cat "$V/warm/regs" >/dev/null && rmdir "$V/warm"
+fd0=$(fds) rss0=$(rss)
+
+for i in $(seq 500); do mkdir "$V/m$i"; done
+for i in $(seq 500); do cat "$V/new" >/dev/null; done
+expect_eq "1000 VMs listed" "$(ls "$V" | grep -vc '^new$')" 1000
+expect_eq "host status counts them" "$(field "$MNT/status" vms)" 1000
+for i in $(seq 10); do echo 'mem 2M' >"$V/m$i/ctl"; cat "$V/m$i/regs" >/dev/null; done
+for d in "$V"/*/; do rmdir "$d"; done
+expect_eq "all gone" "$(ls "$V")" new
+fd1=$(fds) rss1=$(rss)
+expect_eq "fd count back to where it was" "$fd1" "$fd0"
+if [ $((rss1 - rss0)) -lt 2048 ]; then
+	pass "RSS back within 2 MiB (${rss0} -> ${rss1} KiB)"
+else
+	fail "RSS grew from ${rss0} to ${rss1} KiB"
+fi
+expect_eq "no guest memory accounted" "$(field "$MNT/status" memory)" 0
+
+check "server exits 0" unmount_kvmfs
+finish
