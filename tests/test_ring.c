@@ -49,13 +49,20 @@ static void test_init(void **state)
 	assert_int_equal(kvmfs_ring_init(&r, 0), -EINVAL);
 	assert_null(r.buf);
 	assert_int_equal(kvmfs_ring_init(&r, 8), 0);
-	assert_non_null(r.buf);
 	assert_int_equal(r.cap, 8);
 	assert_true(r.total == 0 && r.start == 0 && r.dropped == 0);
 	/* Nothing to read in an empty ring. */
 	assert_int_equal(kvmfs_ring_read(&r, 0, out, sizeof(out)), 0);
+	/* The buffer comes with the first byte, not with init or an empty
+	 * append: an idle VM's console costs nothing. */
+	assert_null(r.buf);
 	kvmfs_ring_append(&r, "", 0);
 	assert_true(r.total == 0);
+	assert_null(r.buf);
+	kvmfs_ring_append(&r, "a", 1);
+	assert_non_null(r.buf);
+	assert_int_equal(kvmfs_ring_read(&r, 0, out, sizeof(out)), 1);
+	assert_int_equal(out[0], 'a');
 	kvmfs_ring_free(&r);
 	assert_null(r.buf);
 	assert_int_equal(r.cap, 0);
@@ -247,10 +254,12 @@ static void test_resize_keeps_empty_and_large(void **state)
 	const size_t held = 9000;	/* more than one internal chunk */
 
 	(void)state;
-	/* An empty ring stays empty at its position. */
+	/* An empty ring stays empty at its position, and unallocated. */
 	assert_int_equal(kvmfs_ring_init(&r, 8), 0);
 	assert_int_equal(kvmfs_ring_resize(&r, 3), 0);
 	assert_true(r.total == 0 && r.start == 0 && r.dropped == 0);
+	assert_int_equal(r.cap, 3);
+	assert_null(r.buf);
 	kvmfs_ring_free(&r);
 
 	in = malloc(held + 100);

@@ -8,10 +8,11 @@ pid=$(server_pid)
 
 fds() { ls /proc/"$pid"/fd | wc -l; }
 rss() { awk '/VmRSS/ { print $2 }' /proc/"$pid"/status; }
+threads() { awk '/Threads/ { print $2 }' /proc/"$pid"/status; }
 
 # One round first, so that lazily made things (threads, caches) exist.
 mkdir "$V/warm" && echo 'mem 2M' >"$V/warm/ctl" && cat "$V/warm/regs" >/dev/null && rmdir "$V/warm"
-fd0=$(fds) rss0=$(rss)
+fd0=$(fds) rss0=$(rss) th0=$(threads)
 
 for i in $(seq 500); do mkdir "$V/m$i"; done
 for i in $(seq 500); do cat "$V/new" >/dev/null; done
@@ -20,12 +21,16 @@ expect_eq "host status counts them" "$(field "$MNT/status" vms)" 1000
 for i in $(seq 10); do echo 'mem 2M' >"$V/m$i/ctl"; cat "$V/m$i/regs" >/dev/null; done
 for d in "$V"/*/; do rmdir "$d"; done
 expect_eq "all gone" "$(ls "$V")" new
-fd1=$(fds) rss1=$(rss)
+fd1=$(fds) rss1=$(rss) th1=$(threads)
 expect_eq "fd count back to where it was" "$fd1" "$fd0"
-if [ $((rss1 - rss0)) -lt 2048 ]; then
-	pass "RSS back within 2 MiB (${rss0} -> ${rss1} KiB)"
+# libfuse may have started more worker threads meanwhile, each with a
+# 1 MiB request buffer (touched when MALLOC_PERTURB_ is set, as meson
+# does): those are not VMs' memory.
+allow=$((2048 + 1100 * (th1 > th0 ? th1 - th0 : 0)))
+if [ $((rss1 - rss0)) -lt "$allow" ]; then
+	pass "RSS back (${rss0} -> ${rss1} KiB, threads ${th0} -> ${th1})"
 else
-	fail "RSS grew from ${rss0} to ${rss1} KiB"
+	fail "RSS grew from ${rss0} to ${rss1} KiB (threads ${th0} -> ${th1})"
 fi
 expect_eq "no guest memory accounted" "$(field "$MNT/status" memory)" 0
 
