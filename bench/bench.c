@@ -20,6 +20,31 @@ double bench_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+void bench_phases_init(struct bench_phases *p, const char *const *names)
+{
+	memset(p, 0, sizeof(*p));
+	for (int i = 0; i < BENCH_PHASES && names[i]; i++)
+		p->name[i] = names[i];
+	p->last = bench_now();
+}
+
+void bench_lap(struct bench_phases *p, int i)
+{
+	double t = bench_now();
+
+	p->sum[i] += t - p->last;
+	p->last = t;
+}
+
+void bench_phases_print(const struct bench_phases *p, const char *what,
+			unsigned long n)
+{
+	fprintf(stderr, "%s (us each):", what);
+	for (int i = 0; i < BENCH_PHASES && p->name[i]; i++)
+		fprintf(stderr, " %s %.1f", p->name[i], p->sum[i] / (double)n * 1e6);
+	fputc('\n', stderr);
+}
+
 int bench_parse_count(const char *s, unsigned long *out)
 {
 	char *end;

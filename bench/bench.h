@@ -29,6 +29,20 @@ struct bench_ring {
 /* Seconds on CLOCK_MONOTONIC. */
 double bench_now(void);
 
+/* Where the time of a repeated sequence of steps goes: lap() adds the
+ * time since the previous lap to phase i; print() shows the mean of each
+ * phase in microseconds on stderr. */
+#define BENCH_PHASES 8
+struct bench_phases {
+	const char *name[BENCH_PHASES];
+	double sum[BENCH_PHASES];
+	double last;
+};
+void bench_phases_init(struct bench_phases *p, const char *const *names);
+void bench_lap(struct bench_phases *p, int i);
+void bench_phases_print(const struct bench_phases *p, const char *what,
+			unsigned long n);
+
 /* A positive count, decimal or 0x-hex. */
 int bench_parse_count(const char *s, unsigned long *out);
 

@@ -271,6 +271,10 @@ static int bench_exits(struct host *h, const char *guests, unsigned long n)
 static int bench_lifecycle(struct host *h, const char *guests,
 			   unsigned long n)
 {
+	static const char *const names[] = {
+		"create", "mem", "load", "vcpu+mode", "run", "destroy", NULL,
+	};
+	struct bench_phases ph;
 	struct bench_image img;
 	struct bench_ring console;
 	double t0;
@@ -283,24 +287,33 @@ static int bench_lifecycle(struct host *h, const char *guests,
 	if (r < 0)
 		return r;
 	t0 = bench_now();
+	bench_phases_init(&ph, names);
 	for (unsigned long i = 0; i < n && !r; i++) {
 		struct vm vm;
 
 		r = vm_create(h, &vm);
+		bench_lap(&ph, 0);
 		if (!r)
 			r = vm_set_mem(&vm, MEM_SIZE);
+		bench_lap(&ph, 1);
 		if (!r)
 			memcpy(vm.mem, img.data, img.len);
+		bench_lap(&ph, 2);
 		if (!r)
 			r = vcpu_create(h, &vm);
 		if (!r)
 			r = vcpu_real_mode(&vm);
+		bench_lap(&ph, 3);
 		if (!r)
 			r = run_to_hlt(&vm, &console);
+		bench_lap(&ph, 4);
 		vm_destroy(h, &vm);
+		bench_lap(&ph, 5);
 	}
-	if (!r)
+	if (!r) {
 		bench_result((bench_now() - t0) / (double)n * 1e6);
+		bench_phases_print(&ph, PROG " lifecycle", n);
+	}
 	bench_ring_free(&console);
 	return r;
 }
@@ -340,6 +353,8 @@ static int bench_regs(struct host *h, const char *guests, unsigned long n)
 /* n VMs created (as mkdir does), then all destroyed: ms in total. */
 static int bench_vms(struct host *h, unsigned long n)
 {
+	static const char *const names[] = { "create", "destroy", NULL };
+	struct bench_phases ph;
 	struct vm *vms = calloc(n, sizeof(*vms));
 	unsigned long made = 0;
 	double t0;
@@ -348,12 +363,17 @@ static int bench_vms(struct host *h, unsigned long n)
 	if (!vms)
 		return -ENOMEM;
 	t0 = bench_now();
+	bench_phases_init(&ph, names);
 	for (; made < n && !r; made++)
 		r = vm_create(h, &vms[made]);
+	bench_lap(&ph, 0);
 	for (unsigned long i = 0; i < made; i++)
 		vm_destroy(h, &vms[i]);
-	if (!r)
+	bench_lap(&ph, 1);
+	if (!r) {
 		bench_result((bench_now() - t0) * 1e3);
+		bench_phases_print(&ph, PROG " vms", n);
+	}
 	free(vms);
 	return r;
 }

@@ -175,6 +175,10 @@ static int bench_exits(const char *guests, unsigned long n)
 
 static int bench_lifecycle(const char *guests, unsigned long n)
 {
+	static const char *const names[] = {
+		"mkdir", "mem", "load", "mode", "run", "rmdir", NULL,
+	};
+	struct bench_phases ph;
 	struct bench_image img;
 	char answer[256];
 	double t0;
@@ -184,25 +188,34 @@ static int bench_lifecycle(const char *guests, unsigned long n)
 	if (r < 0)
 		return r;
 	t0 = bench_now();
+	bench_phases_init(&ph, names);
 	for (unsigned long i = 0; i < n && !r; i++) {
 		r = make_vm(vm_name);
+		bench_lap(&ph, 0);
 		if (!r)
 			r = put_text(vm_name, "ctl", "mem 2M\n");
+		bench_lap(&ph, 1);
 		if (!r)
 			r = put(vm_name, "memory", img.data, img.len);
+		bench_lap(&ph, 2);
 		if (!r)
 			r = put_text(vm_name, "ctl", "mode real\n");
+		bench_lap(&ph, 3);
 		if (!r)
 			r = get(vm_name, "run", answer, sizeof(answer));
+		bench_lap(&ph, 4);
 		if (!r)
 			r = expect_answer(answer, "hlt");
 		if (!r)
 			r = remove_vm(vm_name);
+		bench_lap(&ph, 5);
 	}
-	if (!r)
+	if (!r) {
 		bench_result((bench_now() - t0) / (double)n * 1e6);
-	else
+		bench_phases_print(&ph, PROG " lifecycle", n);
+	} else {
 		remove_vm(vm_name);
+	}
 	return r;
 }
 
@@ -238,16 +251,20 @@ static int bench_regs(const char *guests, unsigned long n)
 
 static int bench_vms(unsigned long n)
 {
+	static const char *const names[] = { "mkdir", "rmdir", NULL };
+	struct bench_phases ph;
 	unsigned long made = 0;
 	char name[64];
 	double t0;
 	int r = 0;
 
 	t0 = bench_now();
+	bench_phases_init(&ph, names);
 	for (; made < n && !r; made++) {
 		snprintf(name, sizeof(name), "%s-%lu", vm_name, made);
 		r = make_vm(name);
 	}
+	bench_lap(&ph, 0);
 	for (unsigned long i = 0; i < made; i++) {
 		int e;
 
@@ -256,13 +273,18 @@ static int bench_vms(unsigned long n)
 		if (!r && e != -ENOENT)
 			r = e;
 	}
-	if (!r)
+	bench_lap(&ph, 1);
+	if (!r) {
 		bench_result((bench_now() - t0) * 1e3);
+		bench_phases_print(&ph, PROG " vms", n);
+	}
 	return r;
 }
 
 static int bench_step(const char *guests, unsigned long n)
 {
+	static const char *const names[] = { "step>ctl", "run-read", NULL };
+	struct bench_phases ph;
 	struct bench_image img;
 	char path[4096], answer[256];
 	int ctl = -1, run = -1;
@@ -284,6 +306,7 @@ static int bench_step(const char *guests, unsigned long n)
 		goto out;
 	}
 	t0 = bench_now();
+	bench_phases_init(&ph, names);
 	for (unsigned long i = 0; i < n; i++) {
 		ssize_t got;
 
@@ -291,7 +314,9 @@ static int bench_step(const char *guests, unsigned long n)
 			r = -errno;
 			goto out;
 		}
+		bench_lap(&ph, 0);
 		got = pread(run, answer, sizeof(answer) - 1, 0);
+		bench_lap(&ph, 1);
 		if (got < 0) {
 			r = -errno;
 			goto out;
@@ -302,6 +327,7 @@ static int bench_step(const char *guests, unsigned long n)
 			goto out;
 	}
 	bench_result((double)n / (bench_now() - t0));
+	bench_phases_print(&ph, PROG " step", n);
 out:
 	if (ctl >= 0)
 		close(ctl);
@@ -309,6 +335,37 @@ out:
 		close(run);
 	remove_vm(vm_name);
 	return r;
+}
+
+/* The floor, on bench/nullfs's file f: n getattr round trips (stat), or
+ * n open+read+close: us each. */
+static int bench_null(unsigned long n, bool read_it)
+{
+	char path[4096], buf[TEXT_MAX];
+	struct stat st;
+	double t0;
+
+	snprintf(path, sizeof(path), "%s/f", mnt);
+	t0 = bench_now();
+	for (unsigned long i = 0; i < n; i++) {
+		int fd;
+
+		if (!read_it) {
+			if (stat(path, &st) < 0)
+				return -errno;
+			continue;
+		}
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		if (read(fd, buf, sizeof(buf)) < 0) {
+			close(fd);
+			return -errno;
+		}
+		close(fd);
+	}
+	bench_result((bench_now() - t0) / (double)n * 1e6);
+	return 0;
 }
 
 /* Resident KiB of the server: all of it, and the part that is its own,
@@ -398,7 +455,9 @@ static void usage(void)
 		"  vms N        N mkdir, then N rmdir: ms in total\n"
 		"  step N       N x (step > ctl, read run): steps/s\n"
 		"  rss N PID    N idle VMs of 2 MiB: KiB of server RSS each\n"
-		"  rss-vcpu N PID  the same with vCPU 0 created\n");
+		"  rss-vcpu N PID  the same with vCPU 0 created\n"
+		"  null-stat N  (MOUNT is bench/nullfs) N x stat of f: us each\n"
+		"  null-read N  (MOUNT is bench/nullfs) N x open+read+close of f\n");
 }
 
 int main(int argc, char **argv)
@@ -426,6 +485,10 @@ int main(int argc, char **argv)
 		r = bench_vms(n);
 	else if (!strcmp(cmd, "step"))
 		r = bench_step(guests, n);
+	else if (!strcmp(cmd, "null-stat"))
+		r = bench_null(n, false);
+	else if (!strcmp(cmd, "null-read"))
+		r = bench_null(n, true);
 	else if (!strcmp(cmd, "rss") && pid)
 		r = bench_rss(n, (long)pid, false);
 	else if (!strcmp(cmd, "rss-vcpu") && pid)

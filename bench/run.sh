@@ -2,17 +2,20 @@
 # kvmfs against plain KVM ioctls, in one command: build, mount kvmfs in a
 # temporary directory, run each benchmark pair alternately (baseline,
 # kvmfs, baseline, kvmfs, ...) and print one Markdown table of medians
-# with min-max and the target of each ratio.  By default the kvmfs server,
-# its client, direct.c and dd all run on one CPU (taskset), because a FUSE
-# round trip costs about 3.5 us on one CPU and about 70 us across CPUs on
-# this kind of host (see docs/performance.md); --no-pin shows the other
-# case.  The mount, the server and the tmpfs file are always cleaned up.
+# with min-max and the target of each ratio, plus the floor: what the
+# emptiest FUSE server (bench/nullfs) costs here.  By default the kvmfs
+# server, its client, direct.c, nullfs and dd all run on one CPU (taskset),
+# because a FUSE round trip between CPUs costs several times more than on
+# one CPU on this host (see docs/performance.md); --no-pin shows the other
+# case, --rt runs everything SCHED_FIFO to shut out other load.  The
+# mounts, the servers and the tmpfs file are always cleaned up.
 set -euo pipefail
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 build=$srcdir/build
-reps=3
+reps=5
 pin=1
+rt=0
 cpu=0
 do_build=1
 use_strace=1
@@ -32,6 +35,8 @@ usage: bench/run.sh [options]
   --reps N       repetitions of each pair (default: $reps)
   --no-pin       let the scheduler place every process (default: all on one CPU)
   --cpu N        the CPU to pin to (default: $cpu)
+  --rt           run every process SCHED_FIFO (chrt -f 50; needs root), so
+                 that other load on a shared machine does not get in
   --exits N      outs to 0xE9 for the exit benchmark (default: $exits)
   --only LIST    comma-separated subset of: exits,lifecycle,regs,mem,vms,rss,step
   --no-build     do not run meson
@@ -45,6 +50,7 @@ while [ $# -gt 0 ]; do
 	--reps) reps=$2; shift ;;
 	--no-pin) pin=0 ;;
 	--cpu) cpu=$2; shift ;;
+	--rt) rt=1 ;;
 	--exits) exits=$2; shift ;;
 	--only) only=$2; shift ;;
 	--no-build) do_build=0 ;;
@@ -72,8 +78,9 @@ fi
 kvmfs=$build/src/kvmfs
 direct=$build/bench/direct
 client=$build/bench/kvmfs-client
+nullfs=$build/bench/nullfs
 guests=$build/guests
-for f in "$kvmfs" "$direct" "$client" "$guests/count.bin"; do
+for f in "$kvmfs" "$direct" "$client" "$nullfs" "$guests/count.bin"; do
 	if [ ! -e "$f" ]; then
 		echo "run.sh: $f is missing (build first, or drop --no-build)" >&2
 		exit 1
@@ -89,18 +96,21 @@ done
 tmp=$(mktemp -d /tmp/kvmfs-bench.XXXXXX)
 mnt=$tmp/mnt
 shmfile=$(mktemp /dev/shm/kvmfs-bench.XXXXXX)
-server=
-mkdir "$mnt"
+mounts=()
+servers=()
 
 cleanup() {
 	set +e
-	if mountpoint -q "$mnt" 2>/dev/null; then
-		fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt"
-	fi
-	if [ -n "$server" ]; then
-		kill "$server" 2>/dev/null
-		wait "$server" 2>/dev/null
-	fi
+	local m s
+	for m in "${mounts[@]}"; do
+		if mountpoint -q "$m" 2>/dev/null; then
+			fusermount3 -u "$m" 2>/dev/null || umount -l "$m"
+		fi
+	done
+	for s in "${servers[@]}"; do
+		kill "$s" 2>/dev/null
+		wait "$s" 2>/dev/null
+	done
 	rm -f "$shmfile"
 	rm -rf "$tmp"
 }
@@ -113,32 +123,52 @@ if [ $pin = 1 ]; then
 		exit 1
 	fi
 	pinned=(taskset -c "$cpu")
-	placement="pinned: kvmfs (all its threads), its client, direct.c and dd on CPU $cpu"
+	placement="pinned: kvmfs (all its threads), its client, direct.c, nullfs and dd on CPU $cpu"
 else
 	pinned=()
 	placement="not pinned (--no-pin): the scheduler places every thread"
 fi
-
-"${pinned[@]}" "$kvmfs" -f "$mnt" 2>"$tmp/server.log" &
-server=$!
-for _ in $(seq 100); do
-	if mountpoint -q "$mnt" && [ -r "$mnt/version" ]; then
-		break
-	fi
-	sleep 0.05
-done
-if ! mountpoint -q "$mnt"; then
-	echo "run.sh: kvmfs did not mount:" >&2
-	cat "$tmp/server.log" >&2
-	exit 1
+if [ $rt = 1 ]; then
+	pinned=(chrt -f 50 "${pinned[@]}")
+	placement="$placement; all SCHED_FIFO 50 (--rt)"
 fi
 
+# mount_kvmfs DIR [SERVER FILE]: start kvmfs (or SERVER, which serves
+# FILE) on DIR; its pid is left in $server.
+mount_kvmfs() {
+	mkdir -p "$1"
+	mounts+=("$1")
+	"${pinned[@]}" "${2:-$kvmfs}" -f "$1" 2>>"$tmp/server.log" &
+	server=$!
+	servers+=("$server")
+	for _ in $(seq 100); do
+		if mountpoint -q "$1" && [ -r "$1/${3:-version}" ]; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "run.sh: kvmfs did not mount on $1:" >&2
+	cat "$tmp/server.log" >&2
+	exit 1
+}
+
+# unmount_kvmfs DIR: unmount and wait for the server in $server.
+unmount_kvmfs() {
+	fusermount3 -u "$1"
+	wait "$server" 2>/dev/null || true
+}
+
+mount_kvmfs "$mnt"
+main_server=$server
+mount_kvmfs "$tmp/null" "$nullfs" f
+
+# Results on stdout; the time breakdowns on stderr go to a log.
 run_direct() {
-	"${pinned[@]}" "$direct" "$guests" "$@"
+	"${pinned[@]}" "$direct" "$guests" "$@" 2>>"$tmp/breakdown.log"
 }
 
 run_client() {
-	"${pinned[@]}" "$client" "$mnt" "$guests" "$@"
+	"${pinned[@]}" "$client" "$mnt" "$guests" "$@" 2>>"$tmp/breakdown.log"
 }
 
 # record KEY SIDE VALUE
@@ -201,6 +231,7 @@ mem_round() {
 echo "kvmfs benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -sr), $(nproc) CPUs" \
 	"($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo))"
 echo "$placement; $reps repetitions, each pair alternated (baseline, kvmfs, ...)"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 start=$(date +%s)
 
 want mem && mem_setup
@@ -208,13 +239,23 @@ for rep in $(seq "$reps"); do
 	echo "round $rep/$reps ..." >&2
 	want exits && pair exits exits "$exits"
 	want lifecycle && pair lifecycle lifecycle "$lifecycles"
-	want regs && pair regs regs "$regs_reads"
+	if want regs; then
+		pair regs regs "$regs_reads"
+		record floor-stat kvmfs "$("${pinned[@]}" "$client" "$tmp/null" "$guests" null-stat "$regs_reads")"
+		record floor-read kvmfs "$("${pinned[@]}" "$client" "$tmp/null" "$guests" null-read "$regs_reads")"
+	fi
 	want mem && mem_round
 	want vms && pair vms vms "$nvms"
 	want step && pair step step "$steps"
 	if want rss; then
-		record rss kvmfs "$(run_client rss "$idle_vms" "$server" 2>>"$tmp/rss.log")"
-		record rss-vcpu kvmfs "$(run_client rss-vcpu "$idle_vms" "$server" 2>>"$tmp/rss.log")"
+		# A fresh server for each: memory freed by earlier work would
+		# otherwise be reused and hide the cost.
+		for variant in rss rss-vcpu; do
+			mount_kvmfs "$tmp/mnt-rss"
+			record "$variant" kvmfs "$("${pinned[@]}" "$client" "$tmp/mnt-rss" \
+				"$guests" "$variant" "$idle_vms" "$server" 2>>"$tmp/rss.log")"
+			unmount_kvmfs "$tmp/mnt-rss"
+		done
 	fi
 done
 want mem && rmdir "$mnt/vms/bench-mem"
@@ -226,7 +267,7 @@ ioctls_per_read=
 if want regs && [ $use_strace = 1 ] && command -v strace >/dev/null; then
 	count_ioctls() {
 		local log=$tmp/strace.$1 st
-		strace -f -qq -e trace=ioctl -e signal=none -o "$log" -p "$server" &
+		strace -f -qq -e trace=ioctl -e signal=none -o "$log" -p "$main_server" &
 		st=$!
 		sleep 0.5
 		run_client regs "$1" >/dev/null
@@ -296,12 +337,24 @@ row rss "server RSS per idle VM, 2 MiB untouched, no vCPU ($idle_vms VMs)" "KiB"
 row rss-vcpu "server RSS per idle VM, 2 MiB untouched, vCPU 0 created ($idle_vms VMs)" "KiB" "<=" 64
 row step "single-step: steps/s (step > ctl, read run) vs KVM_RUN" "steps/s" ">=" 0.3
 echo
+if [ -f "$tmp/floor-read.kvmfs" ]; then
+	echo "FUSE floor here (bench/nullfs, an empty FUSE server, same placement):" \
+		"one request (stat) $(stats "$tmp/floor-stat.kvmfs" | cut -f1) us," \
+		"open+read+close of a 415-byte file $(stats "$tmp/floor-read.kvmfs" | cut -f1) us"
+fi
 if [ -n "$ioctls_per_read" ]; then
 	echo "regs reads of a stopped vCPU: $ioctls_per_read KVM ioctls per read in the server (strace)"
 fi
 if [ -s "$tmp/rss.log" ]; then
-	sed 's/^kvmfs-client: /rss: /' "$tmp/rss.log" | tail -n 2
+	sed 's/^kvmfs-client: /rss, last round: /' "$tmp/rss.log" | tail -n 2
 fi
+if [ -s "$tmp/breakdown.log" ]; then
+	echo "time breakdown, last round:"
+	for what in lifecycle vms step; do
+		{ grep " $what " "$tmp/breakdown.log" || true; } | tail -n 2 | sed 's/^/  /'
+	done
+fi
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "ratios are kvmfs / baseline of the medians; $(($(date +%s) - start)) s in all"
 if [ $failed -gt 0 ]; then
 	echo "$failed target(s) missed"

@@ -56,6 +56,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${FULLKVM_TIMEOUT:=900}"
 : "${FULLKVM_EXTRA_CMDS:=}"
 : "${QEMU:=}"
+: "${FULLKVM_CPU:=qemu64,+svm,+npt,+pdpe1gb}"
 
 tests=()
 if [ -n "${FULLKVM_TESTS:-}" ]; then
@@ -144,7 +145,7 @@ if [ ${#tests[@]} -eq 0 ]; then
 else
 	for t in "${tests[@]}"; do
 		[ -n "$t" ] || continue
-		p=$(resolve "$t") || die "no test '$t' (known: $(all_tests | sed 's|.*/||; s|\.sh$||' | tr '\n' ' '))"
+		p=$(resolve "$t") || die "no test '$t' (known: $(all_tests | sed 's|^tests/||; s|\.sh$||' | tr '\n' ' '))"
 		selected+=("$p")
 	done
 fi
@@ -353,13 +354,13 @@ initrd=$FULLKVM_CACHE/initrd.cpio
 	"$BUSYBOX" cpio -o -H newc -R 0:0 2>/dev/null) >"$initrd.tmp"
 mv "$initrd.tmp" "$initrd"
 echo "fullkvm: kernel $kver, QEMU $qemu_version, initramfs $(($(stat -c %s "$initrd") >> 20)) MiB," \
-	"${#selected[@]} test(s): $(printf '%s\n' "${selected[@]}" | sed 's|.*/||; s|\.sh$||' | tr '\n' ' ')"
+	"${#selected[@]} test(s): $(printf '%s\n' "${selected[@]}" | sed 's|^tests/||; s|\.sh$||' | tr '\n' ' ')"
 
 # --- boot ---------------------------------------------------------------------
 
 log=$FULLKVM_CACHE/console.log
 append="console=ttyS0,115200 panic=1 loglevel=4 fullkvm.shell=$shell"
-qemu_args=(-accel tcg -cpu qemu64,+svm,+npt -smp "$smp" -m "$memory"
+qemu_args=(-accel tcg -cpu "$FULLKVM_CPU" -smp "$smp" -m "$memory"
 	-nodefaults -no-user-config -nic none -display none -no-reboot
 	-kernel "$vmlinuz" -initrd "$initrd" -append "$append")
 

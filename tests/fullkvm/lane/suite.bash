@@ -13,7 +13,7 @@ failures=()
 start_all=$(date +%s%N)
 while read -r t; do
 	[ -n "$t" ] || continue
-	name=${t##*/}
+	name=${t#tests/}
 	name=${name%.sh}
 	echo "=== $name ($t)"
 	start=$(date +%s%N)
