@@ -3,7 +3,7 @@
  * read-only file, `f`, whose 415 bytes are as long as kvmfs's regs text,
  * with direct_io like kvmfs's files, from the same multi-threaded
  * session loop kvmfs uses.  Usage: nullfs [FUSE options] MOUNTPOINT. */
-#define FUSE_USE_VERSION 34
+#define FUSE_USE_VERSION 314
 
 #include <errno.h>
 #include <fuse_lowlevel.h>

@@ -20,6 +20,7 @@
 : "${GUESTS:?}"
 
 DOCS=(README.md docs/reference.md docs/tutorial.md)
+export LC_ALL=C
 
 # parse_doc FILE: the transcript commands of FILE into D_LINE (line
 # number), D_CMD (command text) and D_WANT (expected output lines, each
