@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 enum kind {
@@ -122,6 +123,9 @@ static int resolve(struct kvmfs_host *h, fuse_ino_t ino, enum kind *kind,
 	return 0;
 }
 
+/* Files carry the mount's time rather than 1970 in ls -l. */
+static time_t mount_time;
+
 static struct kvmfs_host *host_of(fuse_req_t req)
 {
 	/* userdata is the address of main's host pointer: the host is
@@ -139,6 +143,7 @@ static void fill_stat(struct kvmfs_host *h, fuse_ino_t ino,
 	st->st_nlink = S_ISDIR(def->mode) ? 2 : 1;
 	st->st_uid = getuid();
 	st->st_gid = getgid();
+	st->st_atime = st->st_mtime = st->st_ctime = mount_time;
 	st->st_blksize = MAX_IO;
 	if (def->kind == K_VMS) {
 		char **names = kvmfs_host_list(h);
@@ -845,6 +850,7 @@ static void kvmfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 static void kvmfs_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
+	mount_time = time(NULL);
 	/* O_TRUNC comes with open, so `cat guest > memory` does not shrink
 	 * memory; a real truncate(2) still resizes it. */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)

@@ -1,0 +1,34 @@
+# Issue 5: only the mounting user gets in.  Without allow_other another
+# user gets EACCES on the mount; with -o allow_other, default_permissions
+# is on and the mode bits (0700 dirs, 0400/0600 files) hold for them.
+. "$(dirname "$0")/lib.bash"
+[ "$(id -u)" = 0 ] || skip "needs root to make a second user"
+command -v runuser >/dev/null || skip "runuser (util-linux) is missing"
+other=kvmfs-test-other
+id "$other" >/dev/null 2>&1 || useradd --no-create-home --shell /bin/sh "$other" ||
+	{ echo "cannot create user $other"; exit 1; }
+as_other() { runuser -u "$other" -- "$@"; }
+
+mount_kvmfs
+mkdir "$MNT/vms/a"
+chmod 755 "$WORK"	# so that only kvmfs can say no
+expect_fail "other user: ls the mount" "Permission denied" as_other ls "$MNT"
+expect_fail "other user: cat version" "Permission denied" as_other cat "$MNT/version"
+expect_fail "other user: mkdir a VM" "Permission denied" as_other mkdir "$MNT/vms/b"
+check "owner still gets in" cat "$MNT/version"
+check "unmount" unmount_kvmfs
+
+rm -rf "$WORK"
+mount_kvmfs -o allow_other
+chmod 755 "$WORK"
+mkdir "$MNT/vms/a"
+expect_fail "allow_other: vms/ is 0700" "Permission denied" as_other ls "$MNT/vms"
+expect_fail "allow_other: version is 0400" "Permission denied" as_other cat "$MNT/version"
+expect_fail "allow_other: mkdir in vms" "Permission denied" as_other mkdir "$MNT/vms/b"
+expect_fail "allow_other: regs is 0600" "Permission denied" as_other cat "$MNT/vms/a/regs"
+expect_eq "allow_other: nothing was created" "$(ls "$MNT/vms")" "a
+new"
+check "allow_other: root dir listing works for its mode" as_other stat "$MNT"
+check "unmount" unmount_kvmfs
+userdel "$other" 2>/dev/null
+finish
