@@ -381,9 +381,11 @@ static int bench_vms(struct host *h, unsigned long n)
 /* n single steps of the spin guest, one KVM_RUN each: steps/s. */
 static int bench_step(struct host *h, const char *guests, unsigned long n)
 {
+	static const char *const names[] = { "KVM_RUN", NULL };
 	struct kvm_guest_debug dbg = {
 		.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP,
 	};
+	struct bench_phases ph;
 	struct bench_image img;
 	struct vm vm;
 	uint64_t rips = 0;
@@ -398,6 +400,7 @@ static int bench_step(struct host *h, const char *guests, unsigned long n)
 		r = -errno;
 	if (!r) {
 		t0 = bench_now();
+		bench_phases_init(&ph, names);
 		for (unsigned long i = 0; i < n && !r; i++) {
 			if (ioctl(vm.vcpu, KVM_RUN, 0) < 0)
 				r = -errno;
@@ -406,8 +409,11 @@ static int bench_step(struct host *h, const char *guests, unsigned long n)
 			/* Where it stopped, as kvmfs's answer reports. */
 			rips += vm.run->s.regs.regs.rip;
 		}
-		if (!r)
+		bench_lap(&ph, 0);
+		if (!r) {
 			bench_result((double)n / (bench_now() - t0));
+			bench_phases_print(&ph, PROG " step", n);
+		}
 	}
 	if (!rips)
 		r = r ? r : -EIO;

@@ -59,6 +59,7 @@ struct kvmfs_vcpu {
 	char *create_msg;
 	bool quit;
 	bool running;
+	uint64_t run_gen;		/* counts runs started */
 	bool in_guest;			/* between unlock and KVM_RUN's return */
 	const char *stop_answer;	/* a stop was asked for, with this answer */
 	enum kvmfs_vcpu_state stop_state;
@@ -631,10 +632,6 @@ int kvmfs_vcpu_reset(struct kvmfs_vcpu *v)
 
 	/* A run started between the stop and the reset makes it EBUSY. */
 	kvmfs_vcpu_stop(v);
-	pthread_mutex_lock(&v->lock);
-	while (v->running)
-		pthread_cond_wait(&v->done, &v->lock);
-	pthread_mutex_unlock(&v->lock);
 	r = vcpu_call(v, call_reset, NULL);
 	return r;
 }
@@ -658,6 +655,7 @@ int kvmfs_vcpu_run(struct kvmfs_vcpu *v, kvmfs_run_done_fn done, void *cookie)
 	}
 	if (!v->running) {
 		v->running = true;
+		v->run_gen++;
 		v->stop_answer = NULL;
 		v->stats.state = KVMFS_RUNNING;
 		v->stats.runs++;
@@ -698,9 +696,14 @@ void kvmfs_vcpu_stop(struct kvmfs_vcpu *v)
 {
 	/* Returns once the vCPU is out of the guest, so that the next
 	 * command (run, regs) finds it stopped. */
+	uint64_t gen;
+
 	pthread_mutex_lock(&v->lock);
 	stop_with(v, "stopped");
-	while (v->running && !v->quit)
+	/* Wait for this run only: another client may start the next one
+	 * at once, and that one is not ours to wait for. */
+	gen = v->run_gen;
+	while (v->running && v->run_gen == gen && !v->quit)
 		pthread_cond_wait(&v->done, &v->lock);
 	pthread_mutex_unlock(&v->lock);
 }

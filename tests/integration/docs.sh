@@ -27,7 +27,7 @@ export LC_ALL=C
 # ending in a newline).  Also checks the fence tags.
 parse_doc() {
 	local file=$1 n=0 inblock=0 line cur=-1 has_out
-	D_LINE=() D_CMD=() D_WANT=() D_BAD=0
+	D_LINE=() D_CMD=() D_WANT=()
 	while IFS= read -r line || [ -n "$line" ]; do
 		n=$((n + 1))
 		# inblock: 0 outside, 1 in a console block, 2 in any other.
@@ -37,7 +37,6 @@ parse_doc() {
 			'```text') inblock=2 ;;
 			'```'*)
 				fail "$file:$n: fence '$line' (tag it console to run it, text not to)"
-				D_BAD=1
 				inblock=2
 				;;
 			esac
@@ -56,7 +55,6 @@ parse_doc() {
 			has_out=0
 		elif [ "$cur" -lt 0 ]; then
 			fail "$file:$n: output before any command: '$line'"
-			D_BAD=1
 		elif [[ $line == '> '* || $line == '>' ]] && [ "$has_out" = 0 ]; then
 			D_CMD[cur]+=$'\n'"${line:2}"
 		else
@@ -66,7 +64,6 @@ parse_doc() {
 	done <"$file"
 	if [ "$inblock" != 0 ]; then
 		fail "$file: a fenced block is not closed"
-		D_BAD=1
 	fi
 }
 
@@ -111,7 +108,9 @@ run_doc() {
 	mount_kvmfs
 	mkdir "$WORK/home"
 	# The transcript runs in a subshell, so its cd, variables and
-	# HOME stay there; the runner's own names start with _d.
+	# HOME stay there; the runner's own names start with _d.  Its
+	# counts come back through a file.
+	# shellcheck disable=SC2030,SC2031
 	(
 		T_PASSES=0 T_FAILS=0
 		export HOME=$WORK/home
@@ -154,8 +153,11 @@ run_doc() {
 		echo "$T_PASSES $T_FAILS" >"$WORK/counts"
 	)
 	read -r p f <"$WORK/counts" || { p=0 f=1; }
-	T_PASSES=$((T_PASSES + p))
-	T_FAILS=$((T_FAILS + f))
+	# shellcheck disable=SC2031
+	{
+		T_PASSES=$((T_PASSES + p))
+		T_FAILS=$((T_FAILS + f))
+	}
 	check "$file: server exits 0 at unmount" unmount_kvmfs
 	rm -rf "$WORK"
 	WORK=

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Stress clients for stress.sh: NPROC processes doing random operations
+for SECONDS on a shared set of VM names under MNT/vms, with plain file
+calls: create, set memory, load a guest, set a mode, write registers,
+run with a timeout, step, translate, read console and status, remove.
+Errors that the contract allows under races (ENOENT when another client
+removed the VM, EBUSY while a vCPU runs, EEXIST on a name just taken)
+are counted; anything else, or a call that takes longer than 10 s, is a
+failure.  Prints one summary line per process; exit 1 on any failure.
+Usage: stress.py MNT GUESTDIR SECONDS NPROC"""
+import errno
+import multiprocessing
+import os
+import random
+import sys
+import time
+
+ALLOWED = {errno.ENOENT, errno.EBUSY, errno.EEXIST, errno.EINVAL, errno.ENOSPC,
+           errno.ENOMEM, errno.EOPNOTSUPP}
+NAMES = [f"s{i}" for i in range(6)]
+
+
+def write(path, data):
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def read(path, size=1 << 20):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.read(fd, size)
+    finally:
+        os.close(fd)
+
+
+def client(mnt, guests, seconds, seed, out):
+    rnd = random.Random(seed)
+    vms = os.path.join(mnt, "vms")
+    images = {}
+    for g in ("hello16", "spin", "flood", "ports"):
+        with open(os.path.join(guests, g + ".bin"), "rb") as f:
+            images[g] = f.read()
+    counts = {"ok": 0, "allowed": 0, "bad": 0}
+    slowest = 0.0
+    end = time.monotonic() + seconds
+
+    def op_create(d):
+        os.mkdir(d)
+
+    def op_mem(d):
+        write(d + "/ctl", rnd.choice([b"mem 64K\n", b"mem 2M\n", b"mem 4M\n"]))
+
+    def op_load(d):
+        write(d + "/memory", images[rnd.choice(list(images))])
+
+    def op_mode(d):
+        write(d + "/ctl", rnd.choice([b"mode real\n", b"mode protected\n", b"mode long\n"]))
+
+    def op_regs(d):
+        write(d + "/regs", b"rbx %d\nrcx 0x%x\n" % (rnd.randrange(1 << 32), rnd.randrange(1 << 16)))
+
+    def op_run(d):
+        write(d + "/ctl", b"timeout %d\n" % rnd.choice([1, 10, 50]))
+        read(d + "/run")
+
+    def op_background(d):
+        write(d + "/ctl", rnd.choice([b"run\n", b"stop\n", b"reset\n"]))
+
+    def op_step(d):
+        write(d + "/ctl", b"step\n")
+        write(d + "/ctl", b"timeout 50\n")
+        read(d + "/run")
+
+    def op_translate(d):
+        write(d + "/translate", b"0x1000 0x%x\n" % rnd.randrange(1 << 40))
+        read(d + "/translate")
+
+    def op_read(d):
+        read(d + "/" + rnd.choice(["console", "status", "regs", "sregs", "ctl"]))
+
+    def op_memory(d):
+        read(d + "/memory", 65536)
+
+    def op_remove(d):
+        os.rmdir(d)
+
+    ops = [op_create] * 3 + [op_mem] * 3 + [op_load] * 2 + [op_mode] * 2 + \
+        [op_regs, op_run, op_run, op_background, op_step, op_translate,
+         op_read, op_read, op_memory, op_remove]
+    while time.monotonic() < end:
+        d = os.path.join(vms, rnd.choice(NAMES))
+        op = rnd.choice(ops)
+        t0 = time.monotonic()
+        try:
+            op(d)
+            counts["ok"] += 1
+        except OSError as e:
+            if e.errno in ALLOWED or e.errno == errno.ENOMEM:
+                counts["allowed"] += 1
+            else:
+                counts["bad"] += 1
+                print(f"client {seed}: {op.__name__} {d}: {e}", flush=True)
+        took = time.monotonic() - t0
+        slowest = max(slowest, took)
+        if took > 1:
+            print(f"client {seed}: slow: {op.__name__} took {took:.1f} s", flush=True)
+        if took > 10:
+            counts["bad"] += 1
+            print(f"client {seed}: {op.__name__} took {took:.1f} s", flush=True)
+    out.put((seed, counts, slowest))
+
+
+def main():
+    mnt, guests, seconds, nproc = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+    q = multiprocessing.Queue()
+    procs = [multiprocessing.Process(target=client, args=(mnt, guests, seconds, s, q))
+             for s in range(nproc)]
+    for p in procs:
+        p.start()
+    bad = 0
+    for _ in procs:
+        seed, counts, slowest = q.get(timeout=seconds + 120)
+        print(f"client {seed}: {counts['ok']} ok, {counts['allowed']} refused as allowed, "
+              f"{counts['bad']} bad, slowest {slowest * 1000:.0f} ms")
+        bad += counts["bad"]
+    for p in procs:
+        p.join()
+        bad += p.exitcode != 0
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+# Issue 5: load.  Four client processes do random operations on a shared
+# set of VMs for STRESS_SECONDS (default 60); afterwards the server is
+# alive, every VM answers consistently, and its fd count and RSS are back
+# where they started (within a small tolerance) once the VMs are gone.
+. "$(dirname "$0")/lib.bash"
+mount_kvmfs
+V=$MNT/vms
+pid=$(server_pid)
+fds() { ls /proc/"$pid"/fd | wc -l; }
+rss() { awk '/VmRSS/ { print $2 }' /proc/"$pid"/status; }
+threads() { awk '/Threads/ { print $2 }' /proc/"$pid"/status; }
+# Warm up the worker threads first.
+for i in 1 2 3 4; do (mkdir "$V/w$i"; echo 'mem 64K' >"$V/w$i/ctl"; cat "$V/w$i/regs" >/dev/null; rmdir "$V/w$i") & done
+wait $(jobs -p | grep -v "^$KVMFS_PID\$") 2>/dev/null
+fd0=$(fds) rss0=$(rss) th0=$(threads)
+
+check "4 clients for ${STRESS_SECONDS:-60} s" python3 "$(dirname "$0")/stress.py" "$MNT" "$GUESTS" "${STRESS_SECONDS:-60}" 4
+
+check "server alive" kill -0 "$pid"
+expect_eq "version still answers" "$(cat "$MNT/version")" 12
+consistent=0 total=0
+for d in "$V"/*/; do
+	total=$((total + 1))
+	echo stop >"$d/ctl" 2>/dev/null
+	size=$(stat -c %s "$d/memory")
+	st=$(field "$d/status" memory)
+	ctl=$(awk '$1 == "mem" { print $2 }' "$d/ctl")
+	if [ "$size" = "$st" ] && { [ "$size" = 0 ] || [ $((ctl)) = "$size" ]; } && cat "$d/regs" "$d/sregs" >/dev/null; then
+		consistent=$((consistent + 1))
+	else
+		echo "inconsistent: $d size=$size status=$st ctl=$ctl"
+	fi
+	rmdir "$d"
+done
+expect_eq "every VM left is consistent ($total)" "$consistent" "$total"
+expect_eq "no guest memory accounted" "$(field "$MNT/status" memory)" 0
+fd1=$(fds) rss1=$(rss) th1=$(threads)
+expect_eq "fd count back ($fd0)" "$fd1" "$fd0"
+allow=$((4096 + 1100 * (th1 > th0 ? th1 - th0 : 0)))
+if [ $((rss1 - rss0)) -lt "$allow" ]; then
+	pass "RSS back (${rss0} -> ${rss1} KiB, threads ${th0} -> ${th1})"
+else
+	fail "RSS grew from ${rss0} to ${rss1} KiB (threads ${th0} -> ${th1})"
+fi
+check "server exits 0" unmount_kvmfs
+finish
