@@ -41,7 +41,8 @@ void bench_phases_print(const struct bench_phases *p, const char *what,
 {
 	fprintf(stderr, "%s (us each):", what);
 	for (int i = 0; i < BENCH_PHASES && p->name[i]; i++)
-		fprintf(stderr, " %s %.1f", p->name[i], p->sum[i] / (double)n * 1e6);
+		fprintf(stderr, " %s %.1f", p->name[i],
+			p->sum[i] / (double)n * 1e6);
 	fputc('\n', stderr);
 }
 
@@ -124,6 +125,7 @@ void bench_result(double value)
 
 int bench_fail(const char *prog, const char *what, int err)
 {
-	fprintf(stderr, "%s: %s: %s\n", prog, what, strerror(err < 0 ? -err : err));
+	fprintf(stderr, "%s: %s: %s\n", prog, what,
+		strerror(err < 0 ? -err : err));
 	return 1;
 }

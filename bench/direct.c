@@ -18,9 +18,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define PROG "direct"
-#define MEM_SIZE (2u << 20)
-#define TSS_ADDR 0xfffbd000ul
+#define PROG	     "direct"
+#define MEM_SIZE     (2u << 20)
+#define TSS_ADDR     0xfffbd000ul
 #define CONSOLE_PORT 0xe9
 
 struct host {
@@ -51,11 +51,12 @@ static int host_open(struct host *h)
 	if (r <= 0)
 		return r < 0 ? -errno : -ENODEV;
 	h->run_size = (size_t)r;
-	h->set_tss = ioctl(h->kvm, KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR) > 0;
+	h->set_tss =
+	    ioctl(h->kvm, KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR) > 0;
 	/* Fetched once, as kvmfs does when it starts. */
 	for (unsigned n = 64; n <= 4096; n *= 2) {
 		h->cpuid = calloc(1, sizeof(*h->cpuid) +
-					     n * sizeof(h->cpuid->entries[0]));
+					 n * sizeof(h->cpuid->entries[0]));
 		if (!h->cpuid)
 			return -ENOMEM;
 		h->cpuid->nent = n;
@@ -88,7 +89,7 @@ static int vm_create(struct host *h, struct vm *vm)
 /* What `mem SIZE` does: a memfd, mapped once, as slot 0. */
 static int vm_set_mem(struct vm *vm, size_t size)
 {
-	struct kvm_userspace_memory_region region = { 0 };
+	struct kvm_userspace_memory_region region = {0};
 
 	vm->memfd = memfd_create("direct", MFD_CLOEXEC);
 	if (vm->memfd < 0)
@@ -141,7 +142,7 @@ static void real_seg(struct kvm_segment *s, uint8_t type)
 static int vcpu_real_mode(struct vm *vm)
 {
 	struct kvm_sregs sregs;
-	struct kvm_regs regs = { 0 };
+	struct kvm_regs regs = {0};
 
 	if (ioctl(vm->vcpu, KVM_GET_SREGS, &sregs) < 0)
 		return -errno;
@@ -200,7 +201,8 @@ static int run_to_hlt(struct vm *vm, struct bench_ring *console)
 					  (size_t)run->io.size * run->io.count);
 			continue;
 		}
-		fprintf(stderr, PROG ": unexpected exit %u\n", run->exit_reason);
+		fprintf(stderr, PROG ": unexpected exit %u\n",
+			run->exit_reason);
 		return -EIO;
 	}
 }
@@ -241,7 +243,7 @@ static int bench_exits(struct host *h, const char *guests, unsigned long n)
 	struct bench_image img;
 	struct bench_ring console;
 	struct vm vm;
-	double t0, t1;
+	double t0 = 0, t1 = 0;
 	int r;
 
 	r = bench_load_image(guests, "count", 0, &img);
@@ -268,11 +270,10 @@ static int bench_exits(struct host *h, const char *guests, unsigned long n)
 }
 
 /* n whole lifecycles of a 4 KiB guest (hello16 padded): µs each. */
-static int bench_lifecycle(struct host *h, const char *guests,
-			   unsigned long n)
+static int bench_lifecycle(struct host *h, const char *guests, unsigned long n)
 {
 	static const char *const names[] = {
-		"create", "mem", "load", "vcpu+mode", "run", "destroy", NULL,
+	    "create", "mem", "load", "vcpu+mode", "run", "destroy", NULL,
 	};
 	struct bench_phases ph;
 	struct bench_image img;
@@ -353,7 +354,7 @@ static int bench_regs(struct host *h, const char *guests, unsigned long n)
 /* n VMs created (as mkdir does), then all destroyed: ms in total. */
 static int bench_vms(struct host *h, unsigned long n)
 {
-	static const char *const names[] = { "create", "destroy", NULL };
+	static const char *const names[] = {"create", "destroy", NULL};
 	struct bench_phases ph;
 	struct vm *vms = calloc(n, sizeof(*vms));
 	unsigned long made = 0;
@@ -381,9 +382,9 @@ static int bench_vms(struct host *h, unsigned long n)
 /* n single steps of the spin guest, one KVM_RUN each: steps/s. */
 static int bench_step(struct host *h, const char *guests, unsigned long n)
 {
-	static const char *const names[] = { "KVM_RUN", NULL };
+	static const char *const names[] = {"KVM_RUN", NULL};
 	struct kvm_guest_debug dbg = {
-		.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP,
+	    .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP,
 	};
 	struct bench_phases ph;
 	struct bench_image img;
@@ -426,7 +427,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: " PROG " GUESTDIR COMMAND N\n"
 		"  exits N      count guest doing N outs to 0xE9: exits/s\n"
-		"  lifecycle N  N x (VM, 2 MiB, 4 KiB guest, real mode, run to hlt,\n"
+		"  lifecycle N  N x (VM, 2 MiB, 4 KiB guest, real mode, run to "
+		"hlt,\n"
 		"               destroy): us each\n"
 		"  regs N       N x KVM_GET_REGS: us each\n"
 		"  vms N        create N VMs, then destroy them: ms in total\n"

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define PROG "kvmfs-client"
+#define PROG	 "kvmfs-client"
 #define TEXT_MAX 8192
 
 static const char *mnt;
@@ -29,8 +29,7 @@ static void vm_path(char *buf, size_t cap, const char *name, const char *file)
 }
 
 /* open, one write of the whole buffer, close: what `echo > file` does. */
-static int put(const char *name, const char *file, const void *data,
-	       size_t len)
+static int put(const char *name, const char *file, const void *data, size_t len)
 {
 	char path[4096];
 	ssize_t n;
@@ -143,7 +142,7 @@ static int bench_exits(const char *guests, unsigned long n)
 	struct bench_image img;
 	unsigned long long bytes = 0;
 	char regs[128], answer[256];
-	double t0, t1;
+	double t0 = 0, t1 = 0;
 	int r;
 
 	r = bench_load_image(guests, "count", 0, &img);
@@ -176,7 +175,7 @@ static int bench_exits(const char *guests, unsigned long n)
 static int bench_lifecycle(const char *guests, unsigned long n)
 {
 	static const char *const names[] = {
-		"mkdir", "mem", "load", "mode", "run", "rmdir", NULL,
+	    "mkdir", "mem", "load", "mode", "run", "rmdir", NULL,
 	};
 	struct bench_phases ph;
 	struct bench_image img;
@@ -251,7 +250,7 @@ static int bench_regs(const char *guests, unsigned long n)
 
 static int bench_vms(unsigned long n)
 {
-	static const char *const names[] = { "mkdir", "rmdir", NULL };
+	static const char *const names[] = {"mkdir", "rmdir", NULL};
 	struct bench_phases ph;
 	unsigned long made = 0;
 	char name[64];
@@ -283,7 +282,7 @@ static int bench_vms(unsigned long n)
 
 static int bench_step(const char *guests, unsigned long n)
 {
-	static const char *const names[] = { "step>ctl", "run-read", NULL };
+	static const char *const names[] = {"step>ctl", "run-read", NULL};
 	struct bench_phases ph;
 	struct bench_image img;
 	char path[4096], answer[256];
@@ -432,9 +431,10 @@ static int bench_rss(unsigned long n, long pid, bool vcpu)
 	if (!r)
 		r = server_rss(pid, &total1, &own1);
 	if (!r) {
-		fprintf(stderr, PROG ": %lu VMs: server RSS %+ld KiB, of it "
-			"KVM's kvm_run and guest memory %+ld KiB\n", n,
-			total1 - total0, (total1 - total0) - (own1 - own0));
+		fprintf(stderr,
+			PROG ": %lu VMs: server RSS %+ld KiB, of it "
+			     "KVM's kvm_run and guest memory %+ld KiB\n",
+			n, total1 - total0, (total1 - total0) - (own1 - own0));
 		bench_result((double)(own1 - own0) / (double)n);
 	}
 	for (unsigned long i = 0; i < made; i++) {
@@ -446,18 +446,20 @@ static int bench_rss(unsigned long n, long pid, bool vcpu)
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: " PROG " MOUNT GUESTDIR COMMAND N [SERVER_PID]\n"
-		"  exits N      count guest doing N outs to 0xE9: exits/s\n"
-		"  lifecycle N  N x (mkdir, mem 2M, 4 KiB guest, mode real, run,\n"
-		"               rmdir): us each\n"
-		"  regs N       N x open+read+close of regs: us each\n"
-		"  vms N        N mkdir, then N rmdir: ms in total\n"
-		"  step N       N x (step > ctl, read run): steps/s\n"
-		"  rss N PID    N idle VMs of 2 MiB: KiB of server RSS each\n"
-		"  rss-vcpu N PID  the same with vCPU 0 created\n"
-		"  null-stat N  (MOUNT is bench/nullfs) N x stat of f: us each\n"
-		"  null-read N  (MOUNT is bench/nullfs) N x open+read+close of f\n");
+	fprintf(
+	    stderr,
+	    "usage: " PROG " MOUNT GUESTDIR COMMAND N [SERVER_PID]\n"
+	    "  exits N      count guest doing N outs to 0xE9: exits/s\n"
+	    "  lifecycle N  N x (mkdir, mem 2M, 4 KiB guest, mode real, run,\n"
+	    "               rmdir): us each\n"
+	    "  regs N       N x open+read+close of regs: us each\n"
+	    "  vms N        N mkdir, then N rmdir: ms in total\n"
+	    "  step N       N x (step > ctl, read run): steps/s\n"
+	    "  rss N PID    N idle VMs of 2 MiB: KiB of server RSS each\n"
+	    "  rss-vcpu N PID  the same with vCPU 0 created\n"
+	    "  null-stat N  (MOUNT is bench/nullfs) N x stat of f: us each\n"
+	    "  null-read N  (MOUNT is bench/nullfs) N x open+read+close of "
+	    "f\n");
 }
 
 int main(int argc, char **argv)

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define FILE_INO 2
+#define FILE_INO  2
 #define FILE_SIZE 415
 
 static char content[FILE_SIZE];
@@ -88,17 +88,17 @@ static void null_release(fuse_req_t req, fuse_ino_t ino,
 }
 
 static const struct fuse_lowlevel_ops null_ops = {
-	.lookup = null_lookup,
-	.getattr = null_getattr,
-	.open = null_open,
-	.read = null_read,
-	.release = null_release,
+    .lookup = null_lookup,
+    .getattr = null_getattr,
+    .open = null_open,
+    .read = null_read,
+    .release = null_release,
 };
 
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct fuse_cmdline_opts opts = { 0 };
+	struct fuse_cmdline_opts opts = {0};
 	struct fuse_loop_config *lcfg;
 	struct fuse_session *se;
 	int ret = 1;

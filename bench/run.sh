@@ -99,6 +99,7 @@ shmfile=$(mktemp /dev/shm/kvmfs-bench.XXXXXX)
 mounts=()
 servers=()
 
+# shellcheck disable=SC2317  # called by the trap
 cleanup() {
 	set +e
 	local m s
@@ -129,6 +130,10 @@ else
 	placement="not pinned (--no-pin): the scheduler places every thread"
 fi
 if [ $rt = 1 ]; then
+	if ! chrt -f 50 true 2>/dev/null; then
+		echo "run.sh: --rt needs permission to use SCHED_FIFO (root)" >&2
+		exit 1
+	fi
 	pinned=(chrt -f 50 "${pinned[@]}")
 	placement="$placement; all SCHED_FIFO 50 (--rt)"
 fi
@@ -270,7 +275,9 @@ want mem && rmdir "$mnt/vms/bench-mem"
 # Count the server's KVM ioctls for 1 read and for 2001 reads (same
 # set-up); the difference is what the 2000 extra reads cost.
 ioctls_per_read=
-if want regs && [ $use_strace = 1 ] && command -v strace >/dev/null; then
+if want regs && [ $use_strace = 1 ] && ! command -v strace >/dev/null; then
+	ioctls_per_read="(not checked: strace is not installed)"
+elif want regs && [ $use_strace = 1 ]; then
 	count_ioctls() {
 		local log=$tmp/strace.$1 st
 		strace -f -qq -e trace=ioctl -e signal=none -o "$log" -p "$main_server" &
@@ -284,7 +291,8 @@ if want regs && [ $use_strace = 1 ] && command -v strace >/dev/null; then
 	}
 	one=$(count_ioctls 1)
 	many=$(count_ioctls 2001)
-	ioctls_per_read=$(awk -v a="$one" -v b="$many" 'BEGIN { printf "%.3f", (b - a) / 2000 }')
+	ioctls_per_read=$(awk -v a="$one" -v b="$many" \
+		'BEGIN { printf "%.3f KVM ioctls per read in the server (strace)", (b - a) / 2000 }')
 fi
 
 # stats FILE: "median (min-max)" and the median alone, tab-separated.
@@ -351,7 +359,7 @@ if [ -f "$tmp/floor-read.kvmfs" ]; then
 		"open+read+close of a 415-byte file $(stats "$tmp/floor-read.kvmfs" | cut -f1) us"
 fi
 if [ -n "$ioctls_per_read" ]; then
-	echo "regs reads of a stopped vCPU: $ioctls_per_read KVM ioctls per read in the server (strace)"
+	echo "regs reads of a stopped vCPU: $ioctls_per_read"
 fi
 if [ -s "$tmp/rss.log" ]; then
 	sed 's/^kvmfs-client: /rss, last round: /' "$tmp/rss.log" | tail -n 2

@@ -64,6 +64,34 @@ static struct kvm_cpuid2 *supported_cpuid(int kvm_fd)
 	return NULL;
 }
 
+/* Does KVM keep CR0.PG outside long mode?  This host's paravirtualised
+ * KVM drops it silently and leaves the vCPU set to shut down on its next
+ * run, so asking on a real VM would harm it: ask once, on a scratch VM. */
+static bool probe_paging32(int kvm_fd)
+{
+	struct kvmfs_mode_args a = { .mode = KVMFS_MODE_PAGED32 };
+	struct kvm_sregs sregs, back;
+	struct kvm_regs regs;
+	static uint8_t mem[2 * 4096];
+	char err[160];
+	bool ok = true;
+	int vm, vcpu;
+
+	vm = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	if (vm < 0)
+		return true;
+	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	if (vcpu >= 0 && ioctl(vcpu, KVM_GET_SREGS, &sregs) == 0 &&
+	    kvmfs_mode_setup(&a, mem, sizeof(mem), &sregs, &regs, err, sizeof(err)) == 0 &&
+	    ioctl(vcpu, KVM_SET_SREGS, &sregs) == 0 &&
+	    ioctl(vcpu, KVM_GET_SREGS, &back) == 0)
+		ok = (back.cr0 & KVMFS_CR0_PG) != 0;
+	if (vcpu >= 0)
+		close(vcpu);
+	close(vm);
+	return ok;
+}
+
 int kvmfs_host_new(const struct kvmfs_host_config *cfg,
 		   struct kvmfs_host **out, char *err, size_t errlen)
 {
@@ -104,6 +132,7 @@ int kvmfs_host_new(const struct kvmfs_host_config *cfg,
 	}
 	h->cpuid = supported_cpuid(h->kvm_fd);
 	h->set_tss = ioctl(h->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR) > 0;
+	h->paging32 = probe_paging32(h->kvm_fd);
 	pthread_mutex_init(&h->lock, NULL);
 	h->by_name = g_hash_table_new(g_str_hash, g_str_equal);
 	h->by_serial = g_hash_table_new(g_int64_hash, g_int64_equal);
@@ -153,9 +182,9 @@ void kvmfs_host_status(struct kvmfs_host *h, GString *out)
 	pthread_mutex_lock(&h->lock);
 	g_string_append_printf(out,
 			       "vms %u\nmax_vms %u\nmemory %" PRIu64
-			       "\nmax_memory %" PRIu64 "\nerror %s\n",
+			       "\nmax_memory %" PRIu64 "\npaging32 %d\nerror %s\n",
 			       g_hash_table_size(h->by_name), h->cfg.max_vms,
-			       h->mem_used, h->cfg.max_memory, h->error);
+			       h->mem_used, h->cfg.max_memory, h->paging32, h->error);
 	pthread_mutex_unlock(&h->lock);
 }
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 struct options {
@@ -47,6 +48,9 @@ static const struct fuse_opt kvmfs_opts[] = {
 	FUSE_OPT_KEY("user", KEY_DISCARD),
 	FUSE_OPT_KEY("users", KEY_DISCARD),
 	FUSE_OPT_KEY("nofail", KEY_DISCARD),
+	/* mount(8) passes its own -v (verbose) and -n (no mtab) on. */
+	FUSE_OPT_KEY("-v", KEY_DISCARD),
+	FUSE_OPT_KEY("-n", KEY_DISCARD),
 	FUSE_OPT_END,
 };
 
@@ -93,16 +97,28 @@ static void usage(const char *prog)
 	       "    -o max_vms=N           most VMs at once (default: 4096)\n"
 	       "    -o max_memory=SIZE     guest memory of all VMs together, e.g. 8G\n"
 	       "                           (default: half of physical memory)\n"
-	       "    -h, --help             this help\n"
-	       "    -V, --version          versions of kvmfs and libfuse\n"
-	       "    -f                     stay in the foreground\n"
-	       "    -d                     debug output (implies -f)\n"
-	       "    -s                     single-threaded (runs still answer from vCPU threads)\n"
-	       "    -o allow_other         let other users in (turns on default_permissions)\n"
-	       "    -o auto_unmount        unmount when kvmfs exits\n\n"
-	       "FUSE options:\n",
+	       "    -o allow_other         let other users in; kvmfs then turns on\n"
+	       "                           default_permissions so the mode bits hold\n"
+	       "\n"
+	       "General options:\n",
 	       prog);
+	fflush(stdout);
+	fuse_cmdline_help();
+	printf("\nFUSE options:\n");
+	fflush(stdout);
 	fuse_lowlevel_help();
+}
+
+/* Each VM holds a few fds (VM, memfd, vCPU): the usual soft limit of
+ * 1024 would stop kvmfs at a few hundred VMs. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 static uint64_t default_max_memory(void)
@@ -135,6 +151,8 @@ int main(int argc, char *argv[])
 	if (o.show_version) {
 		printf("kvmfs version %s\nFUSE library version %s\n", KVMFS_VERSION,
 		       fuse_pkgversion());
+		/* fusermount's version line comes from a child process. */
+		fflush(stdout);
 		fuse_lowlevel_version();
 		ret = 0;
 		goto out_args;
@@ -177,6 +195,7 @@ int main(int argc, char *argv[])
 			break;
 		}
 	kvmfs_log_init(fopts.foreground, fopts.debug);
+	raise_fd_limit();
 	if (kvmfs_vcpu_init_signals() < 0) {
 		fprintf(stderr, "kvmfs: cannot install the vCPU kick signal\n");
 		goto out_opts;

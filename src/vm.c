@@ -464,6 +464,14 @@ static int apply_sregs(struct kvmfs_vm *vm, struct kvmfs_vcpu *vcpu,
 	char err[200];
 	int r;
 
+	/* Refuse before KVM sees it: where KVM drops CR0.PG outside long
+	 * mode it also leaves the vCPU to shut down on its next run. */
+	if (!vm->host->paging32 && (want->cr0 & KVMFS_CR0_PG) &&
+	    !(want->efer & KVMFS_EFER_LME)) {
+		kvmfs_vm_set_error(vm, "%s: this KVM refuses 32-bit paging (CR0.PG without EFER.LME; host status paging32 0)",
+				   what);
+		return -EOPNOTSUPP;
+	}
 	r = kvmfs_vcpu_set_state(vcpu, want, regs);
 	if (r < 0) {
 		kvmfs_vcpu_set_sregs(vcpu, old);

@@ -21,6 +21,7 @@ struct kvmfs_host {
 	size_t run_size;
 	struct kvm_cpuid2 *cpuid;
 	bool set_tss;
+	bool paging32;			/* KVM keeps CR0.PG outside long mode */
 
 	pthread_mutex_t lock;		/* the tables, counters, error */
 	GHashTable *by_name;		/* name -> vm, holds a reference */

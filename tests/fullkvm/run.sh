@@ -18,11 +18,15 @@
 #   --test NAME      run only this test (repeatable, or comma-separated):
 #                    NAME is a script of tests/integration/ or tests/fullkvm/
 #                    without .sh, e.g. --test vcpu --test paged32
-#   --all            every test (the default unless FULLKVM_TESTS is set)
+#   (default)        every test but those in tests/fullkvm/not-in-lane
+#                    (too slow under emulation), unless FULLKVM_TESTS is set
+#   --all            every test, even those
 #   --qemu PATH      the qemu-system-x86_64 to use (default: $QEMU, or the
 #                    one on PATH)
 #   --timeout SEC    kill QEMU after SEC seconds (default 900, or
 #                    $FULLKVM_TIMEOUT)
+#   --time-scale N   tests multiply their time limits by N (default 20, or
+#                    $KVMFS_TIME_SCALE): QEMU's emulation is that much slower
 #   --smp N          vCPUs of the emulated machine (default 2)
 #   --memory SIZE    its memory (default 2G)
 #   --allow-skip     a test that exits 77 (skip) does not fail the lane
@@ -55,6 +59,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${FULLKVM_KERNEL:=linux-image-amd64}"
 : "${FULLKVM_TIMEOUT:=900}"
 : "${FULLKVM_EXTRA_CMDS:=}"
+: "${KVMFS_TIME_SCALE:=20}"
 : "${QEMU:=}"
 : "${FULLKVM_CPU:=qemu64,+svm,+npt,+pdpe1gb}"
 
@@ -65,6 +70,7 @@ fi
 smp=2
 memory=2G
 allow_skip=0
+all=0
 shell=0
 list=0
 
@@ -92,11 +98,12 @@ while [ $# -gt 0 ]; do
 	--test=*) IFS=', ' read -r -a more <<<"${1#--test=}"
 		tests+=("${more[@]}")
 		shift ;;
-	--all) tests=(); shift ;;
+	--all) all=1; tests=(); shift ;;
 	--qemu) [ $# -ge 2 ] || die "--qemu needs a path"; QEMU=$2; shift 2 ;;
 	--qemu=*) QEMU=${1#--qemu=}; shift ;;
 	--timeout) [ $# -ge 2 ] || die "--timeout needs seconds"; FULLKVM_TIMEOUT=$2; shift 2 ;;
 	--timeout=*) FULLKVM_TIMEOUT=${1#--timeout=}; shift ;;
+	--time-scale) [ $# -ge 2 ] || die "--time-scale needs a number"; KVMFS_TIME_SCALE=$2; shift 2 ;;
 	--smp) [ $# -ge 2 ] || die "--smp needs a number"; smp=$2; shift 2 ;;
 	--memory) [ $# -ge 2 ] || die "--memory needs a size"; memory=$2; shift 2 ;;
 	--allow-skip) allow_skip=1; shift ;;
@@ -108,7 +115,8 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [[ $FULLKVM_TIMEOUT =~ ^[0-9]+$ ]] || die "--timeout wants whole seconds, not '$FULLKVM_TIMEOUT'"
-[[ $smp =~ ^[0-9]+$ ]] || die "--smp wants a number, not '$smp'"
+[[ $smp =~ ^[1-9][0-9]*$ ]] || die "--smp wants a number, not '$smp'"
+[[ $KVMFS_TIME_SCALE =~ ^[1-9][0-9]*$ ]] || die "--time-scale wants a whole number, not '$KVMFS_TIME_SCALE'"
 
 # --- which tests ----------------------------------------------------------
 
@@ -139,9 +147,26 @@ resolve() {
 	return 1
 }
 
+# The tests left out of the default run, with why (not-in-lane).
+declare -A left_out=()
+while read -r name why; do
+	case $name in ''|'#'*) continue ;; esac
+	left_out[$name]=$why
+done <"$here/not-in-lane"
+
 selected=()
-if [ ${#tests[@]} -eq 0 ]; then
+if [ "$all" = 1 ]; then
 	mapfile -t selected < <(all_tests)
+elif [ ${#tests[@]} -eq 0 ]; then
+	while read -r t; do
+		n=${t#tests/}
+		n=${n%.sh}
+		if [ -n "${left_out[$n]:-}" ]; then
+			echo "fullkvm: leaving out $n: ${left_out[$n]}"
+			continue
+		fi
+		selected+=("$t")
+	done < <(all_tests)
 else
 	for t in "${tests[@]}"; do
 		[ -n "$t" ] || continue
@@ -291,6 +316,19 @@ for c in bash sh timeout stat dd cmp mountpoint fusermount3 pgrep xxd awk; do
 	[ -n "${cmd_seen[$c]:-}" ] || die "'$c' is missing from the initramfs (is its package installed?)"
 done
 
+# Python, for the tests' helpers (writes.py, stress.py): the interpreter
+# and its standard library without its tests and GUI parts.
+py=$(command -v python3 || true)
+if [ -n "$py" ]; then
+	pylib=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
+	cp "$(readlink -f "$py")" "$root/usr/bin/python3"
+	mkdir -p "$root$pylib"
+	tar -C "$pylib" --exclude=__pycache__ --exclude=./test --exclude=./idlelib \
+		--exclude=./tkinter --exclude=./turtledemo --exclude=./lib2to3 \
+		--exclude=./ensurepip --exclude=./pydoc_data --exclude=./site-packages \
+		--exclude=./dist-packages -cf - . | tar -C "$root$pylib" -xf -
+fi
+
 # The source tree (tests, guest sources, docs, examples) without .git and
 # without build directories, which are recognised by meson-private/.
 excl=(--exclude=./.git)
@@ -318,7 +356,8 @@ esac
 # and libgcc_s, which glibc's pthread_cancel loads with dlopen (so ldd does
 # not list it) and without which kvmfs aborts when its threads end.
 {
-	find "$root/usr/bin" "$root/usr/sbin" "$root/kvmfs" -type f -perm -u+x -print0 |
+	find "$root/usr/bin" "$root/usr/sbin" "$root/kvmfs" "$root/usr/lib" \
+		\( -perm -u+x -o -name '*.so' \) -type f -print0 |
 		xargs -0 ldd 2>/dev/null | awk '/=> \// { print $3 } /^\t\// { print $1 }' || true
 	/sbin/ldconfig -p | awk '$1 == "libgcc_s.so.1" && /x86-64/ { print $NF; exit }'
 } | sort -u >"$FULLKVM_CACHE/libs"
@@ -346,6 +385,10 @@ export BUILDDIR=/kvmfs/build
 export KVMFS_FULLKVM=1
 export KVMFS_FULLKVM_QEMU_VERSION=$qemu_version
 export FULLKVM_ALLOW_SKIP=$allow_skip
+export KVMFS_TIME_SCALE=$KVMFS_TIME_SCALE
+# The open-file limit of the machine that runs the lane (a thousand VMs
+# need more than Linux's default 1024).
+ulimit -n $(ulimit -Sn)
 EOF
 printf '%s\n' "${selected[@]}" >"$root/kvmfs/tests"
 

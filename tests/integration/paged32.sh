@@ -10,11 +10,16 @@ V=$MNT/vms
 new_vm p 8M
 load_guest p hello32
 before=$(cat "$V/p/sregs")
+expect_match "host status says whether 32-bit paging works" "$(field "$MNT/status" paging32)" "^[01]$"
 if ! out=$(echo 'mode paged32' 2>&1 >"$V/p/ctl"); then
 	reason=$(field "$V/p/status" error)
 	expect_match "refused with EOPNOTSUPP" "$out" "Operation not supported"
-	expect_match "error line names the dropped bit" "$reason" "paged32.*cr0"
+	expect_match "error line names the dropped bit" "$reason" "paged32.*(cr0|32-bit paging)"
 	expect_eq "sregs unchanged by the refusal" "$(cat "$V/p/sregs")" "$before"
+	expect_eq "host status agrees" "$(field "$MNT/status" paging32)" 0
+	load_guest p hello32
+	echo 'mode protected' >"$V/p/ctl"
+	expect_match "the refusal left the vCPU fine" "$(cat "$V/p/run")" "^hlt"
 	expect_eq "guest image not overwritten" "$(cmp -n "$(stat -c %s "$GUESTS/hello32.bin")" "$GUESTS/hello32.bin" "$V/p/memory" && echo same)" same
 	if [ "${KVMFS_FULLKVM:-}" = 1 ] || [ "$T_FAILS" -ne 0 ]; then
 		fail "paged32 refused where it must work: $reason"

@@ -19,7 +19,7 @@ expect_fail "file under a file" "Not a directory" stat "$V/a/regs/x"
 expect_fail "../ above a VM" "No such file" cat "$V/a/../b/regs"
 
 pid=$(server_pid)
-rss0=$(awk '/VmRSS/ { print $2 }' /proc/"$pid"/status)
+rss0=$(server_rss "$pid") th0=$(server_threads "$pid")
 python3 - "$V" <<'PY'
 import os, sys
 v = sys.argv[1]
@@ -34,8 +34,7 @@ print("misses", misses)
 sys.exit(0 if misses == 15000 else 1)
 PY
 expect_eq "15000 lookups of missing names are ENOENT" "$?" 0
-rss1=$(awk '/VmRSS/ { print $2 }' /proc/"$pid"/status)
-if [ $((rss1 - rss0)) -lt 1024 ]; then pass "no growth from lookups (${rss0} -> ${rss1} KiB)"; else fail "lookups grew RSS ${rss0} -> ${rss1} KiB"; fi
+expect_rss_back "no growth from lookups" "$rss0" "$(server_rss "$pid")" "$th0" "$(server_threads "$pid")" 1024
 
 expect_fail "create a file in a VM" "Operation not permitted" touch "$V/a/newfile"
 expect_fail "create a file at the root" "Operation not permitted" touch "$MNT/newfile"

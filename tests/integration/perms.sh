@@ -18,7 +18,6 @@ expect_fail "other user: mkdir a VM" "Permission denied" as_other mkdir "$MNT/vm
 check "owner still gets in" cat "$MNT/version"
 check "unmount" unmount_kvmfs
 
-rm -rf "$WORK"
 mount_kvmfs -o allow_other
 chmod 755 "$WORK"
 mkdir "$MNT/vms/a"

@@ -7,8 +7,8 @@ mount_kvmfs
 V=$MNT/vms
 pid=$(server_pid)
 fds() { ls /proc/"$pid"/fd | wc -l; }
-rss() { awk '/VmRSS/ { print $2 }' /proc/"$pid"/status; }
-threads() { awk '/Threads/ { print $2 }' /proc/"$pid"/status; }
+rss() { server_rss "$pid"; }
+threads() { server_threads "$pid"; }
 # Warm up the worker threads first.
 for i in 1 2 3 4; do (mkdir "$V/w$i"; echo 'mem 64K' >"$V/w$i/ctl"; cat "$V/w$i/regs" >/dev/null; rmdir "$V/w$i") & done
 wait $(jobs -p | grep -v "^$KVMFS_PID\$") 2>/dev/null
@@ -36,11 +36,6 @@ expect_eq "every VM left is consistent ($total)" "$consistent" "$total"
 expect_eq "no guest memory accounted" "$(field "$MNT/status" memory)" 0
 fd1=$(fds) rss1=$(rss) th1=$(threads)
 expect_eq "fd count back ($fd0)" "$fd1" "$fd0"
-allow=$((4096 + 1100 * (th1 > th0 ? th1 - th0 : 0)))
-if [ $((rss1 - rss0)) -lt "$allow" ]; then
-	pass "RSS back (${rss0} -> ${rss1} KiB, threads ${th0} -> ${th1})"
-else
-	fail "RSS grew from ${rss0} to ${rss1} KiB (threads ${th0} -> ${th1})"
-fi
+expect_rss_back "RSS back after the stress" "$rss0" "$rss1" "$th0" "$th1" 4096
 check "server exits 0" unmount_kvmfs
 finish
