@@ -45,7 +45,7 @@ static int apply_mode(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
 }
 
 /* The vCPU actions: each needs vCPU 0, created on first use. */
-static int vcpu_action(struct kvmfs_vm *vm, const char *what)
+static int vcpu_action(struct kvmfs_vm *vm, const char *what, unsigned n)
 {
 	struct kvmfs_vcpu *vcpu;
 	int r = kvmfs_vm_enter(vm);
@@ -58,7 +58,7 @@ static int vcpu_action(struct kvmfs_vm *vm, const char *what)
 	if (!strcmp(what, "stop")) {
 		kvmfs_vcpu_stop(vcpu);
 	} else if (!strcmp(what, "step")) {
-		kvmfs_vcpu_arm_step(vcpu);
+		kvmfs_vcpu_arm_step(vcpu, n);
 	} else if (!strcmp(what, "reset")) {
 		r = kvmfs_vcpu_reset(vcpu);
 		if (r < 0)
@@ -75,19 +75,18 @@ out:
 static int apply_stop(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
 {
 	(void)op;
-	return vcpu_action(vm, "stop");
+	return vcpu_action(vm, "stop", 0);
 }
 
 static int apply_step(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
 {
-	(void)op;
-	return vcpu_action(vm, "step");
+	return vcpu_action(vm, "step", (unsigned)op->num);
 }
 
 static int apply_reset(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
 {
 	(void)op;
-	return vcpu_action(vm, "reset");
+	return vcpu_action(vm, "reset", 0);
 }
 
 static int apply_run(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
@@ -146,8 +145,10 @@ int kvmfs_vm_ctl_read(struct kvmfs_vm *vm, GString *out)
 		kvmfs_mode_format(&vm->mode, mode, sizeof(mode));
 		g_string_append_printf(out, "%s\n", mode);
 	}
-	if (st.step_armed)
+	if (st.step_armed == 1)
 		g_string_append(out, "step\n");
+	else if (st.step_armed)
+		g_string_append_printf(out, "step %u\n", st.step_armed);
 	pthread_mutex_unlock(&vm->lock);
 	kvmfs_vm_leave(vm);
 	return 0;

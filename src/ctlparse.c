@@ -86,6 +86,23 @@ static int parse_timeout(const struct kvmfs_word *w, int n,
 	return 0;
 }
 
+static int parse_step(const struct kvmfs_word *w, int n,
+		      struct kvmfs_ctl_op *op, char *err, size_t errlen)
+{
+	char q[40];
+
+	op->num = 1;
+	if (n == 0)
+		return 0;
+	if (n > 1 || kvmfs_parse_u64(w->s, w->len, &op->num) < 0 ||
+	    op->num < 1 || op->num > KVMFS_STEP_MAX) {
+		quote(q, sizeof(q), w);
+		snprintf(err, errlen, "bad step count '%s' (1 to %u)", q, KVMFS_STEP_MAX);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_mode(const struct kvmfs_word *w, int n,
 		      struct kvmfs_ctl_op *op, char *err, size_t errlen)
 {
@@ -100,7 +117,7 @@ static const struct ctl_verb verbs[] = {
 	  "mode real|protected|paged32|long [pt=ADDR] [entry=ADDR]", parse_mode },
 	{ "reset", KVMFS_CTL_RESET, 0, "reset", NULL },
 	{ "stop", KVMFS_CTL_STOP, 0, "stop", NULL },
-	{ "step", KVMFS_CTL_STEP, 0, "step", NULL },
+	{ "step", KVMFS_CTL_STEP, -1, "step [N]", parse_step },
 	{ "run", KVMFS_CTL_RUN, 0, "run", NULL },
 };
 

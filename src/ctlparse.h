@@ -22,7 +22,8 @@ enum kvmfs_ctl_verb {
 
 struct kvmfs_ctl_op {
 	enum kvmfs_ctl_verb verb;
-	uint64_t num;			/* mem, console: bytes; timeout: ms */
+	uint64_t num;			/* mem, console: bytes; timeout: ms;
+					   step: instructions */
 	struct kvmfs_mode_args mode;
 };
 
@@ -30,6 +31,7 @@ struct kvmfs_ctl_op {
 #define KVMFS_CONSOLE_MIN 16
 #define KVMFS_CONSOLE_MAX (64u << 20)
 #define KVMFS_TIMEOUT_MAX 86400000u
+#define KVMFS_STEP_MAX 4096u
 
 /* Parse one command per line (blank lines skipped) into ops[0..max).
  * Every line is checked before the caller applies any.  Returns 0 and

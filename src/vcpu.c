@@ -11,6 +11,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <glib.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -63,7 +64,10 @@ struct kvmfs_vcpu {
 	bool in_guest;			/* between unlock and KVM_RUN's return */
 	const char *stop_answer;	/* a stop was asked for, with this answer */
 	enum kvmfs_vcpu_state stop_state;
-	bool step_armed, step_this_run, debug_on;
+	unsigned step_armed;		/* for the next run */
+	unsigned steps_left;		/* in this run; 0: not stepping */
+	bool step_this_run, debug_on;
+	GString *steps;			/* answers of the steps so far */
 	unsigned timeout_ms;
 	struct timespec deadline;
 
@@ -173,7 +177,15 @@ static void finish_run(struct kvmfs_vcpu *v, const char *answer,
 		       enum kvmfs_vcpu_state state)
 {
 	struct run_waiter *w = v->waiters;
+	char *text = NULL;
 
+	/* A multi-step run answers every step, this line last. */
+	if (v->steps->len) {
+		g_string_append(v->steps, answer);
+		text = g_strdup(v->steps->str);
+		g_string_truncate(v->steps, 0);
+	}
+	v->steps_left = 0;
 	v->waiters = NULL;
 	v->running = false;
 	v->stop_answer = NULL;
@@ -181,21 +193,26 @@ static void finish_run(struct kvmfs_vcpu *v, const char *answer,
 	snprintf(v->stats.last, sizeof(v->stats.last), "%s", answer);
 	if (v->step_this_run) {
 		v->step_this_run = false;
-		v->step_armed = false;
+		v->step_armed = 0;
 	}
 	timer_arm(v, 0);
 	v->regs = v->run->s.regs.regs;
 	pthread_cond_broadcast(&v->done);
-	if (!w)
+	if (!w) {
+		g_free(text);
 		return;
+	}
+	if (!text)
+		text = g_strdup(v->stats.last);
 	pthread_mutex_unlock(&v->lock);
 	while (w) {
 		struct run_waiter *next = w->next;
 
-		w->done(w->cookie, v->stats.last, 0);
+		w->done(w->cookie, text, 0);
 		free(w);
 		w = next;
 	}
+	g_free(text);
 	pthread_mutex_lock(&v->lock);
 }
 
@@ -261,6 +278,17 @@ static bool handle_exit(struct kvmfs_vcpu *v)
 		break;
 	case KVM_EXIT_INTR:
 		return true;
+	case KVM_EXIT_DEBUG:
+		/* One step of several: note it and take the next. */
+		if (v->steps_left > 1 && !v->stop_answer) {
+			v->steps_left--;
+			kvmfs_exit_format(run, run->s.regs.regs.rip, answer,
+					  sizeof(answer));
+			g_string_append(v->steps, answer);
+			g_string_append_c(v->steps, '\n');
+			return true;
+		}
+		break;
 	default:
 		break;
 	}
@@ -448,6 +476,7 @@ int kvmfs_vcpu_create(const struct kvmfs_vcpu_config *cfg,
 	v->cfg = *cfg;
 	v->fd = -1;
 	v->calls_tail = &v->calls;
+	v->steps = g_string_new(NULL);
 	snprintf(v->stats.last, sizeof(v->stats.last), "none");
 	pthread_mutex_init(&v->lock, NULL);
 	pthread_cond_init(&v->wake, NULL);
@@ -504,6 +533,7 @@ void kvmfs_vcpu_destroy(struct kvmfs_vcpu *v)
 	if (v->fd >= 0)
 		close(v->fd);
 	free(v->create_msg);
+	g_string_free(v->steps, TRUE);
 	pthread_mutex_destroy(&v->lock);
 	pthread_cond_destroy(&v->wake);
 	pthread_cond_destroy(&v->done);
@@ -621,7 +651,7 @@ static int call_reset(struct kvmfs_vcpu *v, void *arg)
 		return r;
 	pthread_mutex_lock(&v->lock);
 	v->stats.state = KVMFS_READY;
-	v->step_armed = false;
+	v->step_armed = 0;
 	pthread_mutex_unlock(&v->lock);
 	return 0;
 }
@@ -659,7 +689,8 @@ int kvmfs_vcpu_run(struct kvmfs_vcpu *v, kvmfs_run_done_fn done, void *cookie)
 		v->stop_answer = NULL;
 		v->stats.state = KVMFS_RUNNING;
 		v->stats.runs++;
-		v->step_this_run = v->step_armed;
+		v->step_this_run = v->step_armed > 0;
+		v->steps_left = v->step_armed;
 		if (v->timeout_ms) {
 			clock_gettime(CLOCK_MONOTONIC, &v->deadline);
 			v->deadline.tv_sec += v->timeout_ms / 1000;
@@ -736,10 +767,10 @@ unsigned kvmfs_vcpu_timeout(struct kvmfs_vcpu *v)
 	return ms;
 }
 
-void kvmfs_vcpu_arm_step(struct kvmfs_vcpu *v)
+void kvmfs_vcpu_arm_step(struct kvmfs_vcpu *v, unsigned n)
 {
 	pthread_mutex_lock(&v->lock);
-	v->step_armed = true;
+	v->step_armed = n;
 	pthread_mutex_unlock(&v->lock);
 }
 

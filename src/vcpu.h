@@ -67,8 +67,9 @@ void kvmfs_vcpu_interrupt(struct kvmfs_vcpu *v, void *cookie);
 
 void kvmfs_vcpu_set_timeout(struct kvmfs_vcpu *v, unsigned ms);
 unsigned kvmfs_vcpu_timeout(struct kvmfs_vcpu *v);
-/* The next run executes one instruction. */
-void kvmfs_vcpu_arm_step(struct kvmfs_vcpu *v);
+/* The next run executes n instructions (1 or more) and answers one
+ * line per instruction. */
+void kvmfs_vcpu_arm_step(struct kvmfs_vcpu *v, unsigned n);
 
 enum { KVMFS_EXIT_COUNTERS = 40 };
 struct kvmfs_vcpu_stats {
@@ -77,8 +78,8 @@ struct kvmfs_vcpu_stats {
 	uint64_t by_reason[KVMFS_EXIT_COUNTERS];
 	uint64_t console_exits;
 	uint64_t runs;
-	char last[256];			/* last run answer, "none" */
-	bool step_armed;
+	char last[256];			/* last line of the last answer */
+	unsigned step_armed;		/* steps the next run will take */
 };
 void kvmfs_vcpu_stats(struct kvmfs_vcpu *v, struct kvmfs_vcpu_stats *st);
 bool kvmfs_vcpu_running(struct kvmfs_vcpu *v);

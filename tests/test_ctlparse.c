@@ -167,7 +167,7 @@ static void test_arg_counts(void **state)
 {
 	static const char *const bad[] = {
 		"mem", "mem 2M 4M", "console", "console 1K 2K", "timeout",
-		"timeout 1 2", "reset now", "stop 1", "step 2", "run fast",
+		"timeout 1 2", "reset now", "stop 1", "step 0", "step 4097", "step 1 2", "run fast",
 		"mode", "mode long extra", "mode long pt=0x1000 entry=0 x",
 		/* eight words split; a ninth is too many */
 		"run a b c d e f g h i",

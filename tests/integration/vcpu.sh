@@ -91,6 +91,10 @@ for i in 1 2 3 4 5; do
 done
 expect_eq "five steps walk spin's code" "${got# }" "$want"
 expect_eq "step is one-shot" "$(grep -c '^step' "$V/s/ctl")" 0
+echo 'step 4' >"$V/s/ctl"
+expect_eq "ctl shows step 4" "$(grep '^step' "$V/s/ctl")" "step 4"
+expect_eq "step 4 answers four lines" "$(sed -n 's/.*rip=0x0*\([0-9a-f]\)/0x\1/p' "$V/s/run" | tr '\n' ' ')" "0x7 0x9 0x6 0x7 "
+expect_eq "exits counted per step" "$(field "$V/s/status" exits_debug)" 9
 
 # 6. Console flood stays bounded.
 new_vm fl 64K real
