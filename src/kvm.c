@@ -114,14 +114,6 @@ int kvmfs_host_new(const struct kvmfs_host_config *cfg,
 		return r;
 	}
 	h->version = ioctl(h->kvm_fd, KVM_GET_API_VERSION, 0);
-	r = ioctl(h->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (r <= 0) {
-		snprintf(err, errlen, "KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
-		close(h->kvm_fd);
-		free(h);
-		return -ENODEV;
-	}
-	h->run_size = (size_t)r;
 	if (ioctl(h->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) <= 0 ||
 	    ioctl(h->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0) {
 		snprintf(err, errlen, "%s lacks sync_regs or immediate_exit",

@@ -45,6 +45,7 @@ struct kvmfs_vcpu {
 	struct kvmfs_vcpu_config cfg;
 	int fd;
 	struct kvm_run *run;
+	size_t run_size;		/* KVM_GET_VCPU_MMAP_SIZE */
 	pthread_t thread;
 	pid_t tid;
 	timer_t timer;
@@ -239,7 +240,7 @@ static bool handle_exit(struct kvmfs_vcpu *v)
 
 	if (reason < KVMFS_EXIT_COUNTERS)
 		v->stats.by_reason[reason]++;
-	if (kvmfs_exit_check(run, v->cfg.run_size, why, sizeof(why)) < 0) {
+	if (kvmfs_exit_check(run, v->run_size, why, sizeof(why)) < 0) {
 		kvmfs_log_limited("vcpu: invalid kvm_run: %s", why);
 		snprintf(answer, sizeof(answer), "failed rip=0x%016llx",
 			 run->s.regs.regs.rip);
@@ -357,7 +358,14 @@ static int vcpu_setup(struct kvmfs_vcpu *v, char *err, size_t errlen)
 		snprintf(err, errlen, "KVM_CREATE_VCPU: %s", strerror(-r));
 		return r;
 	}
-	v->run = mmap(NULL, v->cfg.run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+	r = ioctl(v->cfg.kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (r <= 0) {
+		r = r < 0 ? -errno : -EINVAL;
+		snprintf(err, errlen, "KVM_GET_VCPU_MMAP_SIZE: %s", strerror(-r));
+		return r;
+	}
+	v->run_size = (size_t)r;
+	v->run = mmap(NULL, v->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		      v->fd, 0);
 	if (v->run == MAP_FAILED) {
 		r = -errno;
@@ -529,7 +537,7 @@ void kvmfs_vcpu_destroy(struct kvmfs_vcpu *v)
 	if (v->have_timer)
 		timer_delete(v->timer);
 	if (v->run)
-		munmap(v->run, v->cfg.run_size);
+		munmap(v->run, v->run_size);
 	if (v->fd >= 0)
 		close(v->fd);
 	free(v->create_msg);

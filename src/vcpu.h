@@ -29,7 +29,7 @@ typedef void (*kvmfs_run_done_fn)(void *cookie, const char *answer, int err);
 struct kvmfs_vcpu_config {
 	int vm_fd;
 	unsigned id;
-	size_t run_size;			/* KVM_GET_VCPU_MMAP_SIZE */
+	int kvm_fd;				/* /dev/kvm, for the mmap size */
 	const struct kvm_cpuid2 *cpuid;		/* may be NULL */
 	/* Guest output to port 0xE9, from the vCPU thread. */
 	void (*console)(void *ctx, const void *data, size_t len);

@@ -73,7 +73,7 @@ int kvmfs_vm_vcpu(struct kvmfs_vm *vm, struct kvmfs_vcpu **out)
 	struct kvmfs_vcpu_config cfg = {
 		.vm_fd = vm->fd,
 		.id = 0,
-		.run_size = vm->host->run_size,
+		.kvm_fd = vm->host->kvm_fd,
 		.cpuid = vm->host->cpuid,
 		.console = console_out,
 		.ctx = vm,

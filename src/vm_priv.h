@@ -18,7 +18,6 @@ struct kvmfs_host {
 	struct kvmfs_host_config cfg;
 	int kvm_fd;
 	int version;
-	size_t run_size;
 	struct kvm_cpuid2 *cpuid;
 	bool set_tss;
 	bool paging32;			/* KVM keeps CR0.PG outside long mode */

@@ -298,8 +298,10 @@ pkgs=(bash dash coreutils diffutils findutils grep sed gawk mawk util-linux
 	for pkg in "${pkgs[@]}"; do
 		dpkg -L "$pkg" 2>/dev/null | grep -E '^(/usr)?/s?bin/[^/]+$' || true
 	done
+	# Debian's own, not whatever PATH finds first (pyenv shims, /usr/local).
 	for c in awk sh $FULLKVM_EXTRA_CMDS; do
-		command -v "$c" || die "command '$c' (for the initramfs) not found"
+		PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v "$c" ||
+			die "command '$c' (for the initramfs) not found"
 	done
 } >"$FULLKVM_CACHE/cmds"
 declare -A cmd_seen=()
@@ -318,8 +320,8 @@ done
 
 # Python, for the tests' helpers (writes.py, stress.py): the interpreter
 # and its standard library without its tests and GUI parts.
-py=$(command -v python3 || true)
-if [ -n "$py" ]; then
+py=/usr/bin/python3
+if [ -x "$py" ]; then
 	pylib=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
 	cp "$(readlink -f "$py")" "$root/usr/bin/python3"
 	mkdir -p "$root$pylib"

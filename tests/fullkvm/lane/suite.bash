@@ -6,7 +6,7 @@
 # --allow-skip: this lane exists to run what the development host skips.
 set -uo pipefail
 cd "$SRCDIR"
-: "${FULLKVM_TEST_TIMEOUT:=600}"
+: "${FULLKVM_TEST_TIMEOUT:=300}"
 passed=0
 failed=0
 failures=()
