@@ -108,13 +108,13 @@ time_factor() { [ "${KVMFS_SANITIZED:-}" = 1 ] && echo 10 || echo 1; }
 
 # server_pid: pid of the kvmfs serving MNT.
 server_pid() {
-	pgrep -f -- "^$KVMFS .*$MNT\$" | head -1
+	pgrep -f -- "$KVMFS .*$MNT\$" | head -1
 }
 
 # Sanitizer reports in the server's log fail the test (the ASan lane).
 sanitizer_errors() {
 	[ -n "${WORK:-}" ] && [ -f "$WORK/server.log" ] &&
-		grep -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$WORK/server.log"
+		grep -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|ERROR SUMMARY: [1-9]|definitely lost: [1-9]" "$WORK/server.log"
 }
 
 cleanup_mount() {
@@ -156,7 +156,9 @@ mount_kvmfs() {
 	MNT=$WORK/mnt
 	mkdir "$MNT"
 	trap cleanup_mount EXIT
-	"$KVMFS" -f "$@" "$MNT" 2>"$WORK/server.log" &
+	# KVMFS_WRAPPER runs the server under a tool, e.g. valgrind
+	# (docs/robustness.md).
+	${KVMFS_WRAPPER:-} "$KVMFS" -f "$@" "$MNT" 2>"$WORK/server.log" &
 	KVMFS_PID=$!
 	for _ in $(seq 100); do
 		if mountpoint -q "$MNT"; then
