@@ -527,15 +527,18 @@ static const char *const mode_fields[] = {
 	"cr0", "cr3", "cr4", "efer", "cs.l", "cs.db", "cs.base", "cs.selector", NULL,
 };
 
-static void mark_fields(unsigned char *seen, const char *const *names)
+/* Which sregs fields a mode must keep: worked out once. */
+static unsigned char mode_marks[256];
+static pthread_once_t mode_marks_once = PTHREAD_ONCE_INIT;
+
+static void fill_mode_marks(void)
 {
 	const struct kvmfs_table *t = &kvmfs_sregs_table;
 
-	memset(seen, 0, t->n);
-	for (size_t i = 0; i < t->n; i++)
-		for (const char *const *n = names; *n; n++)
+	for (size_t i = 0; i < t->n && i < sizeof(mode_marks); i++)
+		for (const char *const *n = mode_fields; *n; n++)
 			if (!strcmp(t->fields[i].name, *n))
-				seen[i] = 1;
+				mode_marks[i] = 1;
 }
 
 int kvmfs_vm_set_mode(struct kvmfs_vm *vm, const struct kvmfs_mode_args *a)
@@ -573,7 +576,8 @@ int kvmfs_vm_set_mode(struct kvmfs_vm *vm, const struct kvmfs_mode_args *a)
 		goto out;
 	}
 	/* The fields that make the mode must stick. */
-	mark_fields(seen, mode_fields);
+	pthread_once(&mode_marks_once, fill_mode_marks);
+	memcpy(seen, mode_marks, sizeof(seen));
 	snprintf(what, sizeof(what), "mode %s", kvmfs_mode_name(a->mode));
 	r = apply_sregs(vm, vcpu, &old, &want, seen, &regs, what);
 	if (r < 0) {
