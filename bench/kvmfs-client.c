@@ -336,6 +336,93 @@ out:
 	return r;
 }
 
+/* n single steps in batches of b: `step B` to ctl, then one read of run
+ * that executes B instructions and answers B `debug ...` lines (counted
+ * and checked), n / b times: steps/s.  Phases are per batch. */
+static int bench_stepb(const char *guests, unsigned long n, unsigned long b)
+{
+	static const char *const names[] = {"step>ctl", "run-read", NULL};
+	struct bench_phases ph;
+	struct bench_image img;
+	char path[4096], cmd[32], *answer = NULL;
+	size_t cap;
+	unsigned long done = 0, batches = 0;
+	int ctl = -1, run = -1;
+	double t0;
+	int r;
+
+	if (b < 1 || b > 4096)
+		return -EINVAL;
+	/* A line is about 70 bytes; room for every line of a batch. */
+	cap = b * 128 + 256;
+	answer = malloc(cap);
+	if (!answer)
+		return -ENOMEM;
+	r = bench_load_image(guests, "spin", 0, &img);
+	if (r < 0)
+		goto out;
+	r = setup_vm(vm_name, &img);
+	if (r < 0)
+		goto out;
+	vm_path(path, sizeof(path), vm_name, "ctl");
+	ctl = open(path, O_WRONLY | O_CLOEXEC);
+	vm_path(path, sizeof(path), vm_name, "run");
+	run = open(path, O_RDONLY | O_CLOEXEC);
+	if (ctl < 0 || run < 0) {
+		r = -errno;
+		goto out;
+	}
+	t0 = bench_now();
+	bench_phases_init(&ph, names);
+	while (done < n) {
+		unsigned long k = n - done < b ? n - done : b, lines = 0;
+		int len = snprintf(cmd, sizeof(cmd), "step %lu\n", k);
+		ssize_t got;
+
+		if (pwrite(ctl, cmd, (size_t)len, 0) != len) {
+			r = -errno;
+			goto out;
+		}
+		bench_lap(&ph, 0);
+		got = pread(run, answer, cap - 1, 0);
+		bench_lap(&ph, 1);
+		if (got < 0) {
+			r = -errno;
+			goto out;
+		}
+		answer[got] = 0;
+		for (char *p = answer; *p; lines++) {
+			char *nl = strchr(p, '\n');
+
+			r = expect_answer(p, "debug");
+			if (r < 0)
+				goto out;
+			if (!nl)
+				break;
+			p = nl + 1;
+		}
+		if (lines != k) {
+			fprintf(stderr, PROG ": step %lu answered %lu lines\n",
+				k, lines);
+			r = -EIO;
+			goto out;
+		}
+		done += k;
+		batches++;
+	}
+	bench_result((double)n / (bench_now() - t0));
+	snprintf(cmd, sizeof(cmd), PROG " stepb %lu", b);
+	bench_phases_print(&ph, cmd, batches);
+out:
+	if (ctl >= 0)
+		close(ctl);
+	if (run >= 0)
+		close(run);
+	remove_vm(vm_name);
+	free(answer);
+	return r;
+}
+
 /* The floor, on bench/nullfs's file f: n getattr round trips (stat), or
  * n open+read+close: us each. */
 static int bench_null(unsigned long n, bool read_it)
@@ -448,13 +535,15 @@ static void usage(void)
 {
 	fprintf(
 	    stderr,
-	    "usage: " PROG " MOUNT GUESTDIR COMMAND N [SERVER_PID]\n"
+	    "usage: " PROG " MOUNT GUESTDIR COMMAND N [SERVER_PID | B]\n"
 	    "  exits N      count guest doing N outs to 0xE9: exits/s\n"
 	    "  lifecycle N  N x (mkdir, mem 2M, 4 KiB guest, mode real, run,\n"
 	    "               rmdir): us each\n"
 	    "  regs N       N x open+read+close of regs: us each\n"
 	    "  vms N        N mkdir, then N rmdir: ms in total\n"
 	    "  step N       N x (step > ctl, read run): steps/s\n"
+	    "  stepb N B    N single steps, B per run read (step B > ctl,\n"
+	    "               read run, B lines checked): steps/s\n"
 	    "  rss N PID    N idle VMs of 2 MiB: KiB of server RSS each\n"
 	    "  rss-vcpu N PID  the same with vCPU 0 created\n"
 	    "  null-stat N  (MOUNT is bench/nullfs) N x stat of f: us each\n"
@@ -465,7 +554,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	const char *guests, *cmd;
-	unsigned long n, pid = 0;
+	unsigned long n, pid = 0; /* the optional argument: PID, or B */
 	int r;
 
 	if (argc < 5 || argc > 6 || bench_parse_count(argv[4], &n) < 0 ||
@@ -487,6 +576,8 @@ int main(int argc, char **argv)
 		r = bench_vms(n);
 	else if (!strcmp(cmd, "step"))
 		r = bench_step(guests, n);
+	else if (!strcmp(cmd, "stepb") && pid)
+		r = bench_stepb(guests, n, pid);
 	else if (!strcmp(cmd, "null-stat"))
 		r = bench_null(n, false);
 	else if (!strcmp(cmd, "null-read"))

@@ -24,6 +24,8 @@ exits=1000000
 lifecycles=300
 regs_reads=20000
 steps=20000
+step_batch=64
+steps_batched=64000
 nvms=1000
 idle_vms=256
 mem_mib=256
@@ -38,6 +40,8 @@ usage: bench/run.sh [options]
   --rt           run every process SCHED_FIFO (chrt -f 50; needs root), so
                  that other load on a shared machine does not get in
   --exits N      outs to 0xE9 for the exit benchmark (default: $exits)
+  --step-batch N instructions per run read in the batched single-step
+                 benchmark (step N; 1 to 4096, default: $step_batch)
   --only LIST    comma-separated subset of: exits,lifecycle,regs,mem,vms,rss,step
   --no-build     do not run meson
   --no-strace    skip the check that regs reads issue no vCPU ioctl
@@ -52,6 +56,7 @@ while [ $# -gt 0 ]; do
 	--cpu) cpu=$2; shift ;;
 	--rt) rt=1 ;;
 	--exits) exits=$2; shift ;;
+	--step-batch) step_batch=$2; shift ;;
 	--only) only=$2; shift ;;
 	--no-build) do_build=0 ;;
 	--no-strace) use_strace=0 ;;
@@ -257,7 +262,12 @@ for rep in $(seq "$reps"); do
 	fi
 	want mem && mem_round
 	want vms && pair vms vms "$nvms"
-	want step && pair step step "$steps"
+	if want step; then
+		pair step step "$steps"
+		# The same direct.c baseline; kvmfs steps step_batch at a time.
+		record stepb base "$(run_direct step "$steps_batched")"
+		record stepb kvmfs "$(run_client stepb "$steps_batched" "$step_batch")"
+	fi
 	if want rss; then
 		# A fresh server for each: memory freed by earlier work would
 		# otherwise be reused and hide the cost.
@@ -352,6 +362,7 @@ row vms "$nvms VMs: mkdir each, then rmdir each" "ms" "<=" 1.5
 row rss "server RSS per idle VM, 2 MiB untouched, no vCPU ($idle_vms VMs)" "KiB" "<=" 64
 row rss-vcpu "server RSS per idle VM, 2 MiB untouched, vCPU 0 created ($idle_vms VMs)" "KiB" "<=" 64
 row step "single-step: steps/s (step > ctl, read run) vs KVM_RUN" "steps/s" ">=" 0.3
+row stepb "single-step, batched (step $step_batch > ctl, read run: $step_batch lines) vs KVM_RUN" "steps/s" ">=" 0.3
 echo
 if [ -f "$tmp/floor-read.kvmfs" ]; then
 	echo "FUSE floor here (bench/nullfs, an empty FUSE server, same placement):" \
@@ -366,7 +377,7 @@ if [ -s "$tmp/rss.log" ]; then
 fi
 if [ -s "$tmp/breakdown.log" ]; then
 	echo "time breakdown, last round:"
-	for what in lifecycle vms step; do
+	for what in lifecycle vms step stepb; do
 		for prog in direct kvmfs-client; do
 			{ grep "^$prog $what " "$tmp/breakdown.log" || true; } |
 				tail -n 1 | sed 's/^/  /'

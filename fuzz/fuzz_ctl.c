@@ -69,9 +69,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case KVMFS_CTL_MODE:
 			check_mode(&op->mode);
 			break;
+		case KVMFS_CTL_STEP:
+			fuzz_require(op->num >= 1 && op->num <= KVMFS_STEP_MAX);
+			break;
 		case KVMFS_CTL_RESET:
 		case KVMFS_CTL_STOP:
-		case KVMFS_CTL_STEP:
 		case KVMFS_CTL_RUN:
 			fuzz_require(op->num == 0);
 			break;

@@ -1,13 +1,11 @@
-/* The vCPU thread.  It creates the vCPU and issues every ioctl on it;
- * other threads queue calls (vcpu_call) or start runs.  While a run is in
- * progress the thread loops on KVM_RUN, handles console output itself and
- * stops on anything else.  A kick (SIGUSR1 plus kvm_run->immediate_exit,
+/* The vCPU object and its thread.  The thread creates the vCPU and issues
+ * every ioctl on it; other threads queue calls (vcpu_call) or start runs
+ * (vcpu_run.c), during which the thread loops on KVM_RUN.  A kick (SIGUSR1 plus kvm_run->immediate_exit,
  * set before the signal under the lock) gets it out of KVM_RUN without a
  * lost wake-up: a kick that lands just before KVM_RUN makes it return at
  * once. */
-#include "vcpu.h"
+#include "vcpu_priv.h"
 
-#include "exitfmt.h"
 #include "log.h"
 
 #include <errno.h>
@@ -23,60 +21,6 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-
-#define KICK_SIGNAL SIGUSR1
-#define KVMFS_VCPU_NICE 19
-
-struct vcpu_call {
-	int (*fn)(struct kvmfs_vcpu *v, void *arg);
-	void *arg;
-	int result;
-	bool done;
-	struct vcpu_call *next;
-};
-
-struct run_waiter {
-	kvmfs_run_done_fn done;
-	void *cookie;
-	struct run_waiter *next;
-};
-
-struct kvmfs_vcpu {
-	struct kvmfs_vcpu_config cfg;
-	int fd;
-	struct kvm_run *run;
-	size_t run_size;		/* KVM_GET_VCPU_MMAP_SIZE */
-	pthread_t thread;
-	pid_t tid;
-	timer_t timer;
-	bool have_timer;
-
-	pthread_mutex_t lock;
-	pthread_cond_t wake;		/* to the vCPU thread */
-	pthread_cond_t done;		/* from it: calls finished, ready */
-	struct vcpu_call *calls, **calls_tail;
-	struct run_waiter *waiters;
-	bool ready;
-	int create_err;
-	char *create_msg;
-	bool quit;
-	bool running;
-	uint64_t run_gen;		/* counts runs started */
-	bool in_guest;			/* between unlock and KVM_RUN's return */
-	const char *stop_answer;	/* a stop was asked for, with this answer */
-	enum kvmfs_vcpu_state stop_state;
-	unsigned step_armed;		/* for the next run */
-	unsigned steps_left;		/* in this run; 0: not stepping */
-	bool step_this_run, debug_on;
-	GString *steps;			/* answers of the steps so far */
-	unsigned timeout_ms;
-	struct timespec deadline;
-
-	struct kvm_regs regs;		/* cache, valid when not running */
-	struct kvm_regs reset_regs;
-	struct kvm_sregs reset_sregs;
-	struct kvmfs_vcpu_stats stats;
-};
 
 static __thread struct kvm_run *this_run;
 
@@ -112,7 +56,7 @@ const char *kvmfs_vcpu_state_name(enum kvmfs_vcpu_state s)
 }
 
 /* Called with the lock held. */
-static void kick(struct kvmfs_vcpu *v)
+void kvmfs_vcpu_kick(struct kvmfs_vcpu *v)
 {
 	if (!v->running)
 		return;
@@ -134,7 +78,7 @@ static int vcpu_call(struct kvmfs_vcpu *v, int (*fn)(struct kvmfs_vcpu *, void *
 	*v->calls_tail = &c;
 	v->calls_tail = &c.next;
 	pthread_cond_signal(&v->wake);
-	kick(v);
+	kvmfs_vcpu_kick(v);
 	while (!c.done)
 		pthread_cond_wait(&v->done, &v->lock);
 	pthread_mutex_unlock(&v->lock);
@@ -146,205 +90,6 @@ static int ioctl_err(int fd, unsigned long req, void *arg)
 	if (ioctl(fd, req, arg) < 0)
 		return -errno;
 	return 0;
-}
-
-/* Timer expiry is a kick the thread sends itself. */
-static void timer_arm(struct kvmfs_vcpu *v, unsigned ms)
-{
-	struct itimerspec it = { 0 };
-
-	if (!v->have_timer)
-		return;
-	it.it_value.tv_sec = ms / 1000;
-	it.it_value.tv_nsec = (long)(ms % 1000) * 1000000;
-	timer_settime(v->timer, 0, &it, NULL);
-}
-
-static bool deadline_passed(const struct kvmfs_vcpu *v)
-{
-	struct timespec now;
-
-	if (!v->timeout_ms)
-		return false;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > v->deadline.tv_sec ||
-	       (now.tv_sec == v->deadline.tv_sec &&
-		now.tv_nsec >= v->deadline.tv_nsec);
-}
-
-/* End the current run: record the answer and hand it to every waiter.
- * Called with the lock held; drops it around the callbacks. */
-static void finish_run(struct kvmfs_vcpu *v, const char *answer,
-		       enum kvmfs_vcpu_state state)
-{
-	struct run_waiter *w = v->waiters;
-	char *text = NULL;
-
-	/* A multi-step run answers every step, this line last. */
-	if (v->steps->len) {
-		g_string_append(v->steps, answer);
-		text = g_strdup(v->steps->str);
-		g_string_truncate(v->steps, 0);
-	}
-	v->steps_left = 0;
-	v->waiters = NULL;
-	v->running = false;
-	v->stop_answer = NULL;
-	v->stats.state = state;
-	snprintf(v->stats.last, sizeof(v->stats.last), "%s", answer);
-	if (v->step_this_run) {
-		v->step_this_run = false;
-		v->step_armed = 0;
-	}
-	timer_arm(v, 0);
-	v->regs = v->run->s.regs.regs;
-	pthread_cond_broadcast(&v->done);
-	if (!w) {
-		g_free(text);
-		return;
-	}
-	if (!text)
-		text = g_strdup(v->stats.last);
-	pthread_mutex_unlock(&v->lock);
-	while (w) {
-		struct run_waiter *next = w->next;
-
-		w->done(w->cookie, text, 0);
-		free(w);
-		w = next;
-	}
-	g_free(text);
-	pthread_mutex_lock(&v->lock);
-}
-
-static int set_guest_debug(struct kvmfs_vcpu *v, bool on)
-{
-	struct kvm_guest_debug dbg = { 0 };
-
-	if (on)
-		dbg.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
-	if (ioctl(v->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
-		return -errno;
-	v->debug_on = on;
-	return 0;
-}
-
-/* Handle one exit.  Returns true when the run goes on (console output),
- * false when it was finished.  Lock held. */
-static bool handle_exit(struct kvmfs_vcpu *v)
-{
-	struct kvm_run *run = v->run;
-	char answer[256], why[160];
-	uint32_t reason = run->exit_reason;
-	enum kvmfs_vcpu_state state = KVMFS_STOPPED;
-
-	if (reason < KVMFS_EXIT_COUNTERS)
-		v->stats.by_reason[reason]++;
-	if (kvmfs_exit_check(run, v->run_size, why, sizeof(why)) < 0) {
-		kvmfs_log_limited("vcpu: invalid kvm_run: %s", why);
-		snprintf(answer, sizeof(answer), "failed rip=0x%016llx",
-			 run->s.regs.regs.rip);
-		finish_run(v, answer, KVMFS_FAILED);
-		return false;
-	}
-	switch (reason) {
-	case KVM_EXIT_IO: {
-		uint8_t *data = (uint8_t *)run + run->io.data_offset;
-		size_t n = (size_t)run->io.size * run->io.count;
-
-		if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port == 0xe9) {
-			v->stats.console_exits++;
-			if (v->cfg.console)
-				v->cfg.console(v->cfg.ctx, data, n);
-			/* A single step over the out still has to stop. */
-			return true;
-		}
-		if (run->io.direction == KVM_EXIT_IO_IN)
-			memset(data, 0xff, n);
-		break;
-	}
-	case KVM_EXIT_MMIO:
-		if (!run->mmio.is_write)
-			memset(run->mmio.data, 0, sizeof(run->mmio.data));
-		break;
-	case KVM_EXIT_HLT:
-		state = KVMFS_HALTED;
-		break;
-	case KVM_EXIT_SHUTDOWN:
-		state = KVMFS_SHUTDOWN;
-		break;
-	case KVM_EXIT_FAIL_ENTRY:
-	case KVM_EXIT_INTERNAL_ERROR:
-		state = KVMFS_FAILED;
-		break;
-	case KVM_EXIT_INTR:
-		return true;
-	case KVM_EXIT_DEBUG:
-		/* One step of several: note it and take the next. */
-		if (v->steps_left > 1 && !v->stop_answer) {
-			v->steps_left--;
-			kvmfs_exit_format(run, run->s.regs.regs.rip, answer,
-					  sizeof(answer));
-			g_string_append(v->steps, answer);
-			g_string_append_c(v->steps, '\n');
-			return true;
-		}
-		break;
-	default:
-		break;
-	}
-	kvmfs_exit_format(run, run->s.regs.regs.rip, answer, sizeof(answer));
-	/* An IN or an MMIO read must see its data only after the answer was
-	 * formatted (it shows what the guest asked, not our fill). */
-	finish_run(v, answer, state);
-	return false;
-}
-
-/* One pass of a run: enter the guest once.  Lock held on entry and exit. */
-static void run_once(struct kvmfs_vcpu *v)
-{
-	char answer[128];
-	int r, e;
-
-	if (v->stop_answer) {
-		snprintf(answer, sizeof(answer), "%s rip=0x%016llx",
-			 v->stop_answer, v->run->s.regs.regs.rip);
-		finish_run(v, answer, v->stop_state);
-		return;
-	}
-	if (deadline_passed(v)) {
-		snprintf(answer, sizeof(answer), "timeout rip=0x%016llx",
-			 v->run->s.regs.regs.rip);
-		finish_run(v, answer, KVMFS_STOPPED);
-		return;
-	}
-	if (v->step_this_run != v->debug_on) {
-		r = set_guest_debug(v, v->step_this_run);
-		if (r < 0) {
-			snprintf(answer, sizeof(answer),
-				 "failed reason=guest-debug errno=%d", -r);
-			finish_run(v, answer, KVMFS_STOPPED);
-			return;
-		}
-	}
-	v->in_guest = true;
-	pthread_mutex_unlock(&v->lock);
-	r = ioctl(v->fd, KVM_RUN, 0);
-	e = errno;
-	pthread_mutex_lock(&v->lock);
-	v->in_guest = false;
-	v->run->immediate_exit = 0;
-	v->stats.exits++;
-	if (r < 0) {
-		if (e == EINTR || e == EAGAIN)
-			return;
-		snprintf(answer, sizeof(answer), "failed errno=%d rip=0x%016llx",
-			 e, v->run->s.regs.regs.rip);
-		kvmfs_log_limited("vcpu: KVM_RUN: %s", strerror(e));
-		finish_run(v, answer, KVMFS_FAILED);
-		return;
-	}
-	handle_exit(v);
 }
 
 static int vcpu_setup(struct kvmfs_vcpu *v, char *err, size_t errlen)
@@ -444,7 +189,7 @@ static void *vcpu_thread(void *arg)
 			pthread_cond_broadcast(&v->done);
 			continue;
 		}
-		run_once(v);
+		kvmfs_vcpu_run_once(v);
 	}
 	/* Leaving: fail every call still queued, hand waiters -ENOENT. */
 	while (v->calls) {
@@ -530,7 +275,7 @@ void kvmfs_vcpu_destroy(struct kvmfs_vcpu *v)
 		pthread_mutex_lock(&v->lock);
 		v->quit = true;
 		pthread_cond_signal(&v->wake);
-		kick(v);
+		kvmfs_vcpu_kick(v);
 		pthread_mutex_unlock(&v->lock);
 		pthread_join(v->thread, NULL);
 	}
@@ -650,7 +395,7 @@ static int call_reset(struct kvmfs_vcpu *v, void *arg)
 
 	(void)arg;
 	if (v->debug_on) {
-		r = set_guest_debug(v, false);
+		r = kvmfs_vcpu_set_guest_debug(v, false);
 		if (r)
 			return r;
 	}
@@ -672,114 +417,6 @@ int kvmfs_vcpu_reset(struct kvmfs_vcpu *v)
 	kvmfs_vcpu_stop(v);
 	r = vcpu_call(v, call_reset, NULL);
 	return r;
-}
-
-int kvmfs_vcpu_run(struct kvmfs_vcpu *v, kvmfs_run_done_fn done, void *cookie)
-{
-	struct run_waiter *w = NULL;
-
-	if (done) {
-		w = calloc(1, sizeof(*w));
-		if (!w)
-			return -ENOMEM;
-		w->done = done;
-		w->cookie = cookie;
-	}
-	pthread_mutex_lock(&v->lock);
-	if (v->quit) {
-		pthread_mutex_unlock(&v->lock);
-		free(w);
-		return -ENOENT;
-	}
-	if (!v->running) {
-		v->running = true;
-		v->run_gen++;
-		v->stop_answer = NULL;
-		v->stats.state = KVMFS_RUNNING;
-		v->stats.runs++;
-		v->step_this_run = v->step_armed > 0;
-		v->steps_left = v->step_armed;
-		if (v->timeout_ms) {
-			clock_gettime(CLOCK_MONOTONIC, &v->deadline);
-			v->deadline.tv_sec += v->timeout_ms / 1000;
-			v->deadline.tv_nsec += (long)(v->timeout_ms % 1000) * 1000000;
-			if (v->deadline.tv_nsec >= 1000000000) {
-				v->deadline.tv_sec++;
-				v->deadline.tv_nsec -= 1000000000;
-			}
-			timer_arm(v, v->timeout_ms);
-		}
-		pthread_cond_signal(&v->wake);
-	} else if (!done) {
-		pthread_mutex_unlock(&v->lock);
-		return -EBUSY;
-	}
-	if (w) {
-		w->next = v->waiters;
-		v->waiters = w;
-	}
-	pthread_mutex_unlock(&v->lock);
-	return 0;
-}
-
-static void stop_with(struct kvmfs_vcpu *v, const char *answer)
-{
-	if (!v->running || v->stop_answer)
-		return;
-	v->stop_answer = answer;
-	v->stop_state = KVMFS_STOPPED;
-	kick(v);
-}
-
-void kvmfs_vcpu_stop(struct kvmfs_vcpu *v)
-{
-	/* Returns once the vCPU is out of the guest, so that the next
-	 * command (run, regs) finds it stopped. */
-	uint64_t gen;
-
-	pthread_mutex_lock(&v->lock);
-	stop_with(v, "stopped");
-	/* Wait for this run only: another client may start the next one
-	 * at once, and that one is not ours to wait for. */
-	gen = v->run_gen;
-	while (v->running && v->run_gen == gen && !v->quit)
-		pthread_cond_wait(&v->done, &v->lock);
-	pthread_mutex_unlock(&v->lock);
-}
-
-void kvmfs_vcpu_interrupt(struct kvmfs_vcpu *v, void *cookie)
-{
-	pthread_mutex_lock(&v->lock);
-	for (struct run_waiter *w = v->waiters; w; w = w->next)
-		if (w->cookie == cookie) {
-			stop_with(v, "interrupted");
-			break;
-		}
-	pthread_mutex_unlock(&v->lock);
-}
-
-void kvmfs_vcpu_set_timeout(struct kvmfs_vcpu *v, unsigned ms)
-{
-	pthread_mutex_lock(&v->lock);
-	v->timeout_ms = ms;
-	pthread_mutex_unlock(&v->lock);
-}
-
-unsigned kvmfs_vcpu_timeout(struct kvmfs_vcpu *v)
-{
-	unsigned ms;
-
-	pthread_mutex_lock(&v->lock);
-	ms = v->timeout_ms;
-	pthread_mutex_unlock(&v->lock);
-	return ms;
-}
-
-void kvmfs_vcpu_arm_step(struct kvmfs_vcpu *v, unsigned n)
-{
-	pthread_mutex_lock(&v->lock);
-	v->step_armed = n;
-	pthread_mutex_unlock(&v->lock);
 }
 
 void kvmfs_vcpu_stats(struct kvmfs_vcpu *v, struct kvmfs_vcpu_stats *st)

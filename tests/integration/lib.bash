@@ -114,7 +114,7 @@ server_pid() {
 # Sanitizer reports in the server's log fail the test (the ASan lane).
 sanitizer_errors() {
 	[ -n "${WORK:-}" ] && [ -f "$WORK/server.log" ] &&
-		grep -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|ERROR SUMMARY: [1-9]|definitely lost: [1-9]" "$WORK/server.log"
+		grep -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|ERROR SUMMARY: [1-9]|definitely lost: [1-9]|^==[0-9]+== [A-Z]" "$WORK/server.log"
 }
 
 cleanup_mount() {

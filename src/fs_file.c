@@ -1,0 +1,376 @@
+/* Open files of the FUSE layer: one handle per open, generated text built
+ * when a read starts at offset 0 and served from the handle after that
+ * (like a seq_file), memory straight from the guest mapping, the console
+ * by stream position, and `run` reads answered from the vCPU thread so
+ * that no worker waits for a guest. */
+#include "fs_priv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+
+struct open_file {
+	enum kind kind;
+	struct kvmfs_vm *vm;		/* reference, or NULL at the root */
+	pthread_mutex_t lock;
+	GString *text;			/* generated content being read */
+	bool made;			/* vms/new: a VM was created */
+	bool console_started;
+	int64_t console_delta;		/* stream position - file offset */
+};
+
+static struct open_file *fh_of(struct fuse_file_info *fi)
+{
+	return (struct open_file *)(uintptr_t)fi->fh;
+}
+
+void kvmfs_fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct kvmfs_host *h = kvmfs_fs_host(req);
+	const struct node_def *def;
+	struct open_file *fh;
+	struct kvmfs_vm *vm;
+	enum kind kind;
+	int r = kvmfs_fs_resolve(h, ino, &kind, &def, &vm);
+
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	if (S_ISDIR(def->mode)) {
+		r = -EISDIR;
+	} else if ((fi->flags & O_ACCMODE) != O_RDONLY && !(def->mode & 0200)) {
+		r = -EACCES;
+	} else if ((fi->flags & O_ACCMODE) != O_WRONLY && !(def->mode & 0400)) {
+		r = -EACCES;
+	}
+	if (r < 0) {
+		kvmfs_vm_unref(vm);
+		fuse_reply_err(req, -r);
+		return;
+	}
+	fh = g_new0(struct open_file, 1);
+	fh->kind = kind;
+	fh->vm = vm;
+	pthread_mutex_init(&fh->lock, NULL);
+	fi->fh = (uintptr_t)fh;
+	/* Never stale, and large requests for memory. */
+	fi->direct_io = 1;
+	fi->keep_cache = 0;
+	fuse_reply_open(req, fi);
+}
+
+void kvmfs_fs_release(fuse_req_t req, fuse_ino_t ino,
+		      struct fuse_file_info *fi)
+{
+	struct open_file *fh = fh_of(fi);
+
+	(void)ino;
+	kvmfs_vm_unref(fh->vm);
+	if (fh->text)
+		g_string_free(fh->text, TRUE);
+	pthread_mutex_destroy(&fh->lock);
+	g_free(fh);
+	fuse_reply_err(req, 0);
+}
+
+/* Build the text of a generated file. */
+static int generate(struct kvmfs_host *h, struct open_file *fh, GString *out)
+{
+	char name[65];
+	int r;
+
+	switch (fh->kind) {
+	case K_VERSION:
+		g_string_append_printf(out, "%d\n", kvmfs_host_version(h));
+		return 0;
+	case K_CAPS:
+		kvmfs_host_caps(h, out);
+		return 0;
+	case K_HOST_STATUS:
+		kvmfs_host_status(h, out);
+		return 0;
+	case K_NEW:
+		r = kvmfs_vm_create(h, NULL, name, NULL);
+		if (r < 0)
+			return r;
+		g_string_append_printf(out, "%s\n", name);
+		return 0;
+	case K_CTL:
+		return kvmfs_vm_ctl_read(fh->vm, out);
+	case K_STATUS:
+		return kvmfs_vm_status(fh->vm, out);
+	case K_REGS:
+		return kvmfs_vm_regs_read(fh->vm, out);
+	case K_SREGS:
+		return kvmfs_vm_sregs_read(fh->vm, out);
+	case K_TRANSLATE:
+		return kvmfs_vm_translate_read(fh->vm, out);
+	default:
+		return -EINVAL;
+	}
+}
+
+/* The slice of text a read asks for, copied out: the reply must go after
+ * the handle's lock is dropped, because once the kernel has the reply the
+ * file may be released and the handle freed. */
+static GBytes *slice(GString *text, size_t size, off_t off)
+{
+	if (!text || off < 0 || (size_t)off >= text->len)
+		return g_bytes_new(NULL, 0);
+	if (size > text->len - (size_t)off)
+		size = text->len - (size_t)off;
+	return g_bytes_new(text->str + off, size);
+}
+
+static void reply_bytes(fuse_req_t req, GBytes *b)
+{
+	gsize n;
+	const void *p = g_bytes_get_data(b, &n);
+
+	fuse_reply_buf(req, p, n);
+	g_bytes_unref(b);
+}
+
+static void read_text(fuse_req_t req, struct open_file *fh, size_t size,
+		      off_t off)
+{
+	GBytes *b;
+	int r = 0;
+
+	pthread_mutex_lock(&fh->lock);
+	/* vms/new makes one VM per open file, whatever is read after. */
+	if ((off == 0 && !(fh->kind == K_NEW && fh->made)) || !fh->text) {
+		GString *t = g_string_new(NULL);
+
+		r = generate(kvmfs_fs_host(req), fh, t);
+		if (r < 0) {
+			g_string_free(t, TRUE);
+		} else {
+			if (fh->text)
+				g_string_free(fh->text, TRUE);
+			fh->text = t;
+			fh->made = true;
+		}
+	}
+	b = r < 0 ? NULL : slice(fh->text, size, off);
+	pthread_mutex_unlock(&fh->lock);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		reply_bytes(req, b);
+}
+
+static void read_memory(fuse_req_t req, struct open_file *fh, size_t size,
+			off_t off)
+{
+	/* Once replied, the file may be released: keep only the VM, which
+	 * holds its own reference until mem_release. */
+	struct kvmfs_vm *vm = kvmfs_vm_ref(fh->vm);
+	uint8_t *mem;
+	uint64_t memsize;
+	int r = kvmfs_vm_mem_acquire(vm, &mem, &memsize);
+
+	if (r < 0) {
+		kvmfs_vm_unref(vm);
+		fuse_reply_err(req, -r);
+		return;
+	}
+	if (off < 0 || (uint64_t)off >= memsize) {
+		fuse_reply_buf(req, NULL, 0);
+	} else {
+		if (size > memsize - (uint64_t)off)
+			size = memsize - (uint64_t)off;
+		/* Straight from the guest mapping into the reply. */
+		fuse_reply_buf(req, (const char *)mem + off, size);
+	}
+	kvmfs_vm_mem_release(vm);
+	kvmfs_vm_unref(vm);
+}
+
+static void read_console(fuse_req_t req, struct open_file *fh, size_t size,
+			 off_t off)
+{
+	uint64_t pos;
+	size_t got;
+	char *buf;
+
+	if (!kvmfs_vm_alive(fh->vm)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (size > MAX_IO)
+		size = MAX_IO;
+	buf = g_malloc(size ? size : 1);
+	pthread_mutex_lock(&fh->lock);
+	/* Offsets are stream positions; a reader the ring overtook skips
+	 * what was dropped and stays consistent from then on. */
+	pos = (uint64_t)off + (uint64_t)fh->console_delta;
+	{
+		uint64_t want = pos;
+
+		got = kvmfs_vm_console_read(fh->vm, &pos, buf, size);
+		fh->console_delta += (int64_t)(pos - want);
+	}
+	pthread_mutex_unlock(&fh->lock);
+	fuse_reply_buf(req, buf, got);
+	g_free(buf);
+}
+
+/* A run read in flight.  The interrupt callback and the answer from the
+ * vCPU thread can race; the mutex and `submitted` order them. */
+struct run_req {
+	fuse_req_t req;
+	struct open_file *fh;
+	size_t size;
+	pthread_mutex_t lock;
+	bool submitted;
+	bool interrupted;
+};
+
+static void run_interrupted(fuse_req_t req, void *data)
+{
+	struct run_req *rr = data;
+
+	(void)req;
+	pthread_mutex_lock(&rr->lock);
+	rr->interrupted = true;
+	if (rr->submitted)
+		kvmfs_vm_run_interrupt(rr->fh->vm, rr);
+	pthread_mutex_unlock(&rr->lock);
+}
+
+static void run_done(void *cookie, const char *answer, int err)
+{
+	struct run_req *rr = cookie;
+	struct open_file *fh = rr->fh;
+	GBytes *b;
+
+	/* Takes the request's lock: no interrupt callback is running
+	 * after this, and none will start, so rr can go. */
+	fuse_req_interrupt_func(rr->req, NULL, NULL);
+	if (err) {
+		fuse_reply_err(rr->req, -err);
+	} else {
+		pthread_mutex_lock(&fh->lock);
+		if (fh->text)
+			g_string_free(fh->text, TRUE);
+		fh->text = g_string_new(answer);
+		g_string_append_c(fh->text, '\n');
+		b = slice(fh->text, rr->size, 0);
+		pthread_mutex_unlock(&fh->lock);
+		reply_bytes(rr->req, b);
+	}
+	/* read_run may still hold the lock if the answer came at once. */
+	pthread_mutex_lock(&rr->lock);
+	pthread_mutex_unlock(&rr->lock);
+	pthread_mutex_destroy(&rr->lock);
+	g_free(rr);
+}
+
+static void read_run(fuse_req_t req, struct open_file *fh, size_t size,
+		     off_t off)
+{
+	struct run_req *rr;
+	int r;
+
+	if (off != 0) {
+		/* The rest of the answer this handle got. */
+		GBytes *b;
+
+		pthread_mutex_lock(&fh->lock);
+		b = slice(fh->text, size, off);
+		pthread_mutex_unlock(&fh->lock);
+		reply_bytes(req, b);
+		return;
+	}
+	rr = g_new0(struct run_req, 1);
+	rr->req = req;
+	rr->fh = fh;
+	rr->size = size;
+	pthread_mutex_init(&rr->lock, NULL);
+	fuse_req_interrupt_func(req, run_interrupted, rr);
+	pthread_mutex_lock(&rr->lock);
+	if (rr->interrupted) {
+		pthread_mutex_unlock(&rr->lock);
+		run_done(rr, "interrupted", 0);
+		return;
+	}
+	rr->submitted = true;
+	r = kvmfs_vm_run(fh->vm, run_done, rr);
+	pthread_mutex_unlock(&rr->lock);
+	if (r < 0) {
+		fuse_req_interrupt_func(req, NULL, NULL);
+		pthread_mutex_destroy(&rr->lock);
+		g_free(rr);
+		fuse_reply_err(req, -r);
+	}
+}
+
+void kvmfs_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		   struct fuse_file_info *fi)
+{
+	struct open_file *fh = fh_of(fi);
+
+	(void)ino;
+	switch (fh->kind) {
+	case K_MEMORY:
+		read_memory(req, fh, size, off);
+		break;
+	case K_CONSOLE:
+		read_console(req, fh, size, off);
+		break;
+	case K_RUN:
+		read_run(req, fh, size, off);
+		break;
+	default:
+		read_text(req, fh, size, off);
+		break;
+	}
+}
+
+void kvmfs_fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		    size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct open_file *fh = fh_of(fi);
+	int r;
+
+	(void)ino;
+	if (fh->kind == K_MEMORY) {
+		r = off < 0 ? -EINVAL : kvmfs_vm_mem_write(fh->vm, (uint64_t)off, buf, size);
+	} else if (off != 0) {
+		/* Each write is a whole set of lines; see docs/reference.md. */
+		if (fh->vm)
+			kvmfs_vm_set_error(fh->vm, "write at offset %lld: write whole lines in one write from offset 0",
+					   (long long)off);
+		r = -EINVAL;
+	} else {
+		switch (fh->kind) {
+		case K_CTL:
+			r = kvmfs_vm_ctl_write(fh->vm, buf, size);
+			break;
+		case K_REGS:
+			r = kvmfs_vm_regs_write(fh->vm, buf, size);
+			break;
+		case K_SREGS:
+			r = kvmfs_vm_sregs_write(fh->vm, buf, size);
+			break;
+		case K_TRANSLATE:
+			r = kvmfs_vm_translate_write(fh->vm, buf, size);
+			break;
+		default:
+			r = -EBADF;
+			break;
+		}
+	}
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_write(req, size);
+}
