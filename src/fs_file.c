@@ -23,7 +23,32 @@ struct open_file {
 	bool made;			/* vms/new: a VM was created */
 	bool console_started;
 	int64_t console_delta;		/* stream position - file offset */
+	GList link;			/* in open_files */
 };
+
+/* Every open file, so that shutting down frees the ones the kernel
+ * never released (a server told to exit while clients hold files). */
+static GQueue open_files = G_QUEUE_INIT;
+static pthread_mutex_t open_files_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void open_file_free(struct open_file *fh)
+{
+	kvmfs_vm_unref(fh->vm);
+	if (fh->text)
+		g_string_free(fh->text, TRUE);
+	pthread_mutex_destroy(&fh->lock);
+	g_free(fh);
+}
+
+void kvmfs_fs_free_open_files(void)
+{
+	GList *l;
+
+	pthread_mutex_lock(&open_files_lock);
+	while ((l = g_queue_pop_head_link(&open_files)))
+		open_file_free(l->data);
+	pthread_mutex_unlock(&open_files_lock);
+}
 
 static struct open_file *fh_of(struct fuse_file_info *fi)
 {
@@ -59,6 +84,10 @@ void kvmfs_fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fh->kind = kind;
 	fh->vm = vm;
 	pthread_mutex_init(&fh->lock, NULL);
+	fh->link.data = fh;
+	pthread_mutex_lock(&open_files_lock);
+	g_queue_push_tail_link(&open_files, &fh->link);
+	pthread_mutex_unlock(&open_files_lock);
 	fi->fh = (uintptr_t)fh;
 	/* Never stale, and large requests for memory. */
 	fi->direct_io = 1;
@@ -72,11 +101,10 @@ void kvmfs_fs_release(fuse_req_t req, fuse_ino_t ino,
 	struct open_file *fh = fh_of(fi);
 
 	(void)ino;
-	kvmfs_vm_unref(fh->vm);
-	if (fh->text)
-		g_string_free(fh->text, TRUE);
-	pthread_mutex_destroy(&fh->lock);
-	g_free(fh);
+	pthread_mutex_lock(&open_files_lock);
+	g_queue_unlink(&open_files, &fh->link);
+	pthread_mutex_unlock(&open_files_lock);
+	open_file_free(fh);
 	fuse_reply_err(req, 0);
 }
 
