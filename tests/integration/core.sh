@@ -92,4 +92,18 @@ expect_fail "over max_vms" "quota" mkdir "$MNT/vms/one-too-many"
 for i in $(seq 2 99); do rmdir "$MNT/vms/v$i"; done
 
 check "fusermount3 -u; server exits 0" unmount_kvmfs
+
+# A missing or unusable KVM device is a one-line error and exit status 1,
+# before anything is mounted.
+for dev in /nonexistent/kvm /dev/null; do
+	out=$("$KVMFS" -o kvm=$dev "$MNT" 2>&1)
+	st=$?
+	expect_eq "kvm=$dev: exit status 1" "$st" 1
+	expect_eq "kvm=$dev: one line" "$(wc -l <<<"$out")" 1
+	expect_match "kvm=$dev: says what is wrong" "$out" "^kvmfs: .*$dev"
+	if mountpoint -q "$MNT"; then fail "kvm=$dev: mounted anyway"; fusermount3 -u "$MNT"; else pass "kvm=$dev: nothing mounted"; fi
+done
+expect_match "--version names kvmfs and libfuse" "$("$KVMFS" --version 2>&1)" "kvmfs version .*FUSE library version"
+expect_fail "no mount point" "no mount point" "$KVMFS"
+expect_fail "bad max_memory" "bad max_memory" "$KVMFS" -o max_memory=lots "$MNT"
 finish
