@@ -324,6 +324,7 @@ int kvmfs_vcpu_get_sregs(struct kvmfs_vcpu *v, struct kvm_sregs *s)
 struct state_arg {
 	const struct kvm_sregs *sregs;
 	const struct kvm_regs *regs;
+	struct kvm_sregs *back;		/* read back after setting */
 };
 
 /* Refuses while running; runs on the vCPU thread, which checks running
@@ -353,6 +354,8 @@ static int call_set_state(struct kvmfs_vcpu *v, void *arg)
 		v->run->s.regs.regs = *a->regs;
 		pthread_mutex_unlock(&v->lock);
 	}
+	if (a->back)
+		return ioctl_err(v->fd, KVM_GET_SREGS, a->back);
 	return 0;
 }
 
@@ -371,9 +374,9 @@ int kvmfs_vcpu_set_sregs(struct kvmfs_vcpu *v, const struct kvm_sregs *s)
 }
 
 int kvmfs_vcpu_set_state(struct kvmfs_vcpu *v, const struct kvm_sregs *s,
-			 const struct kvm_regs *r)
+			 const struct kvm_regs *r, struct kvm_sregs *back)
 {
-	struct state_arg a = { .sregs = s, .regs = r };
+	struct state_arg a = { .sregs = s, .regs = r, .back = back };
 
 	return vcpu_call(v, call_set_state, &a);
 }

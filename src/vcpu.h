@@ -47,9 +47,11 @@ int kvmfs_vcpu_get_sregs(struct kvmfs_vcpu *v, struct kvm_sregs *s);
 /* -EBUSY while running. */
 int kvmfs_vcpu_set_regs(struct kvmfs_vcpu *v, const struct kvm_regs *r);
 int kvmfs_vcpu_set_sregs(struct kvmfs_vcpu *v, const struct kvm_sregs *s);
-/* Set sregs then regs in one step (for ctl mode); -EBUSY while running. */
+/* Set sregs, then regs (either may be NULL), then read sregs back into
+ * back (if not NULL), in one call to the vCPU thread; -EBUSY while
+ * running. */
 int kvmfs_vcpu_set_state(struct kvmfs_vcpu *v, const struct kvm_sregs *s,
-			 const struct kvm_regs *r);
+			 const struct kvm_regs *r, struct kvm_sregs *back);
 int kvmfs_vcpu_translate(struct kvmfs_vcpu *v, struct kvm_translation *t);
 /* Stop any run, then registers back to their state at creation. */
 int kvmfs_vcpu_reset(struct kvmfs_vcpu *v);

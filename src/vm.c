@@ -265,7 +265,7 @@ static int apply_sregs(struct kvmfs_vm *vm, struct kvmfs_vcpu *vcpu,
 				   what);
 		return -EOPNOTSUPP;
 	}
-	r = kvmfs_vcpu_set_state(vcpu, want, regs);
+	r = kvmfs_vcpu_set_state(vcpu, want, regs, &got);
 	if (r < 0) {
 		kvmfs_vcpu_set_sregs(vcpu, old);
 		if (r == -EBUSY)
@@ -275,9 +275,6 @@ static int apply_sregs(struct kvmfs_vm *vm, struct kvmfs_vcpu *vcpu,
 					   strerror(-r));
 		return r == -EBUSY ? r : -EINVAL;
 	}
-	r = kvmfs_vcpu_get_sregs(vcpu, &got);
-	if (r < 0)
-		return r;
 	r = kvmfs_table_compare(&kvmfs_sregs_table, want, &got, seen, err,
 				sizeof(err));
 	if (r < 0) {

@@ -202,6 +202,9 @@ qemu_version=$("$QEMU" --version | sed -n '1s/.*version \([0-9][0-9.]*\).*/\1/p'
 [ -n "$qemu_version" ] || die "cannot tell the version of $QEMU"
 mkdir -p "$FULLKVM_CACHE"
 FULLKVM_CACHE=$(cd "$FULLKVM_CACHE" && pwd)
+# One run at a time per cache: the initramfs is staged there.
+exec 9>"$FULLKVM_CACHE/lock"
+flock -n 9 || die "another run.sh is using $FULLKVM_CACHE (set FULLKVM_CACHE to run two at once)"
 
 # --- the kernel: apt-get download + dpkg -x, cached --------------------------
 
@@ -398,6 +401,7 @@ initrd=$FULLKVM_CACHE/initrd.cpio
 (cd "$root" && find . -mindepth 1 | LC_ALL=C sort |
 	"$BUSYBOX" cpio -o -H newc -R 0:0 2>/dev/null) >"$initrd.tmp"
 mv "$initrd.tmp" "$initrd"
+rm -rf "$root"
 echo "fullkvm: kernel $kver, QEMU $qemu_version, initramfs $(($(stat -c %s "$initrd") >> 20)) MiB," \
 	"${#selected[@]} test(s): $(printf '%s\n' "${selected[@]}" | sed 's|^tests/||; s|\.sh$||' | tr '\n' ' ')"
 
