@@ -133,15 +133,25 @@ for i in $(seq 8); do
 	load_guest spin$i spin
 	echo run >"$V/spin$i/ctl"
 done
-# timed MS CMD...: run CMD, count it as slow if it takes MS or more.
+# timed MS CMD...: run CMD, count it as slow if it takes MS or more, and
+# again when tried once more at once: this machine is itself a VM, and a
+# lone stall of the whole machine (seen under other load) is not an
+# answer kvmfs was late with.
 slow=0
-timed() {
-	local limit=$(($1 * $(time_factor))) s ms
-	shift
+once() {
+	local s
 	s=$(date +%s%N)
 	"$@" >/dev/null
-	ms=$(( ($(date +%s%N) - s) / 1000000 ))
-	[ "$ms" -lt "$limit" ] || { slow=$((slow + 1)); echo "slow: $* took $ms ms"; }
+	echo $(( ($(date +%s%N) - s) / 1000000 ))
+}
+timed() {
+	local limit=$(($1 * $(time_factor))) ms again
+	shift
+	ms=$(once "$@")
+	[ "$ms" -lt "$limit" ] && return
+	again=$(once "$@")
+	echo "slow: $* took $ms ms, then $again ms"
+	[ "$again" -lt "$limit" ] || slow=$((slow + 1))
 }
 for i in $(seq 20); do
 	timed 100 cat "$MNT/version"
