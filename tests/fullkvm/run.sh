@@ -20,18 +20,17 @@
 #                    without .sh, e.g. --test vcpu --test paged32
 #   (default)        every test but those in tests/fullkvm/not-in-lane
 #                    (too slow under emulation), unless FULLKVM_TESTS is set
-#   --all            every test, even those
+#   --all            every test, even those in not-in-lane
 #   --qemu PATH      the qemu-system-x86_64 to use (default: $QEMU, or the
 #                    one on PATH)
 #   --timeout SEC    kill QEMU after SEC seconds (default 900, or
 #                    $FULLKVM_TIMEOUT)
-#   --time-scale N   tests multiply their time limits by N (default 20, or
-#                    $KVMFS_TIME_SCALE): QEMU's emulation is that much slower
+#   --time-factor N  tests multiply their time limits by N (lib.bash's
+#                    time_factor; default 20, or $KVMFS_TIME_FACTOR)
 #   --smp N          vCPUs of the emulated machine (default 2)
 #   --memory SIZE    its memory (default 2G)
 #   --allow-skip     a test that exits 77 (skip) does not fail the lane
 #   --shell          boot to a shell on this terminal instead of the tests
-#   --keep-going     run every selected test even after a failure (default)
 #   --list           list the tests the lane would run, and exit
 #
 # Environment (as meson test sets it; defaults from this script's place):
@@ -39,10 +38,17 @@
 #   GUESTS     the built guests           (BUILDDIR/guests)
 #   SRCDIR     the source tree            (two levels up from here)
 #   BUILDDIR   the build directory        (SRCDIR/build)
-#   FULLKVM_CACHE     downloads and images (BUILDDIR/fullkvm)
+#   FULLKVM_TESTS     tests to run, as --test takes them (comma-separated),
+#                     e.g. FULLKVM_TESTS=vcpu meson test --suite fullkvm
+#   FULLKVM_CACHE     downloads and images (BUILDDIR/fullkvm; the unpacked
+#                     kernel package takes 400 MB, the initramfs 90 MB)
 #   FULLKVM_KERNEL    the kernel package: a metapackage such as
 #                     linux-image-amd64 (the default) or an exact package
 #   FULLKVM_EXTRA_CMDS  more host commands to copy into the initramfs
+#   FULLKVM_CPU       QEMU's -cpu (default qemu64,+svm,+npt,+pdpe1gb)
+#   FULLKVM_QEMU_ARGS more QEMU arguments, e.g. "-L DIR" for the firmware
+#                     of a QEMU that was built but not installed
+#   FULLKVM_TEST_TIMEOUT  seconds one test may take in the lane (300)
 #   CI=true    a missing tool or download is a failure, not a skip
 #
 # Exit status: 0 all selected tests passed; 1 a test failed (or the lane
@@ -59,9 +65,11 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${FULLKVM_KERNEL:=linux-image-amd64}"
 : "${FULLKVM_TIMEOUT:=900}"
 : "${FULLKVM_EXTRA_CMDS:=}"
-: "${KVMFS_TIME_SCALE:=20}"
+: "${KVMFS_TIME_FACTOR:=20}"
 : "${QEMU:=}"
 : "${FULLKVM_CPU:=qemu64,+svm,+npt,+pdpe1gb}"
+: "${FULLKVM_QEMU_ARGS:=}"
+: "${FULLKVM_TEST_TIMEOUT:=300}"
 
 tests=()
 if [ -n "${FULLKVM_TESTS:-}" ]; then
@@ -103,11 +111,10 @@ while [ $# -gt 0 ]; do
 	--qemu=*) QEMU=${1#--qemu=}; shift ;;
 	--timeout) [ $# -ge 2 ] || die "--timeout needs seconds"; FULLKVM_TIMEOUT=$2; shift 2 ;;
 	--timeout=*) FULLKVM_TIMEOUT=${1#--timeout=}; shift ;;
-	--time-scale) [ $# -ge 2 ] || die "--time-scale needs a number"; KVMFS_TIME_SCALE=$2; shift 2 ;;
+	--time-factor) [ $# -ge 2 ] || die "--time-factor needs a number"; KVMFS_TIME_FACTOR=$2; shift 2 ;;
 	--smp) [ $# -ge 2 ] || die "--smp needs a number"; smp=$2; shift 2 ;;
 	--memory) [ $# -ge 2 ] || die "--memory needs a size"; memory=$2; shift 2 ;;
 	--allow-skip) allow_skip=1; shift ;;
-	--keep-going) shift ;;
 	--shell) shell=1; shift ;;
 	--list) list=1; shift ;;
 	-h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
@@ -116,7 +123,7 @@ while [ $# -gt 0 ]; do
 done
 [[ $FULLKVM_TIMEOUT =~ ^[0-9]+$ ]] || die "--timeout wants whole seconds, not '$FULLKVM_TIMEOUT'"
 [[ $smp =~ ^[1-9][0-9]*$ ]] || die "--smp wants a number, not '$smp'"
-[[ $KVMFS_TIME_SCALE =~ ^[1-9][0-9]*$ ]] || die "--time-scale wants a whole number, not '$KVMFS_TIME_SCALE'"
+[[ $KVMFS_TIME_FACTOR =~ ^[1-9][0-9]*$ ]] || die "--time-factor wants a whole number, not '$KVMFS_TIME_FACTOR'"
 
 # --- which tests ----------------------------------------------------------
 
@@ -310,7 +317,9 @@ pkgs=(bash dash coreutils diffutils findutils grep sed gawk mawk util-linux
 declare -A cmd_seen=()
 while IFS=$'\t' read -r p real; do
 	name=${p##*/}
-	[ -z "${cmd_seen[$name]:-}" ] && [ -f "$real" ] && [ -x "$real" ] || continue
+	if [ -n "${cmd_seen[$name]:-}" ] || [ ! -f "$real" ] || [ ! -x "$real" ]; then
+		continue
+	fi
 	cmd_seen[$name]=1
 	case $p in
 	*/sbin/*) cp "$real" "$root/usr/sbin/$name" ;;
@@ -390,7 +399,8 @@ export BUILDDIR=/kvmfs/build
 export KVMFS_FULLKVM=1
 export KVMFS_FULLKVM_QEMU_VERSION=$qemu_version
 export FULLKVM_ALLOW_SKIP=$allow_skip
-export KVMFS_TIME_SCALE=$KVMFS_TIME_SCALE
+export KVMFS_TIME_FACTOR=$KVMFS_TIME_FACTOR
+export FULLKVM_TEST_TIMEOUT=$FULLKVM_TEST_TIMEOUT
 # The open-file limit of the machine that runs the lane (a thousand VMs
 # need more than Linux's default 1024).
 ulimit -n $(ulimit -Sn)
@@ -412,6 +422,10 @@ append="console=ttyS0,115200 panic=1 loglevel=4 fullkvm.shell=$shell"
 qemu_args=(-accel tcg -cpu "$FULLKVM_CPU" -smp "$smp" -m "$memory"
 	-nodefaults -no-user-config -nic none -display none -no-reboot
 	-kernel "$vmlinuz" -initrd "$initrd" -append "$append")
+if [ -n "$FULLKVM_QEMU_ARGS" ]; then
+	read -r -a more <<<"$FULLKVM_QEMU_ARGS"
+	qemu_args+=("${more[@]}")
+fi
 
 if [ "$shell" = 1 ]; then
 	echo "fullkvm: booting to a shell (exit it to power off)"

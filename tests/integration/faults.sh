@@ -49,7 +49,12 @@ expect_eq "mmio exits counted" "$(field "$V/mm/status" exits_mmio)" 2
 new_vm tf 64K real
 load_guest tf fault
 expect_match "triple fault" "$(cat "$V/tf/run")" "^shutdown"
-expect_match "run after shutdown answers" "$(timeout 5 cat "$V/tf/run")" "^(shutdown|internal_error|hlt|io|mmio)"
+# On AMD, KVM INITs the vCPU on a shutdown (the VMCB is undefined after
+# one): it restarts at the reset vector, where this guest has no memory,
+# and may run until the timeout.
+echo "timeout $((2000 * $(time_factor)))" >"$V/tf/ctl"
+expect_match "run after shutdown answers" "$(timeout $((5 * $(time_factor))) cat "$V/tf/run")" "^(shutdown|internal_error|hlt|io|mmio|timeout)"
+echo 'timeout 0' >"$V/tf/ctl"
 check "reset after shutdown" bash -c "echo reset > '$V/tf/ctl'"
 expect_eq "state ready after reset" "$(field "$V/tf/status" state)" ready
 
@@ -102,17 +107,18 @@ expect_match "the VM is fine afterwards" "$(echo 'mode real' >"$V/h/ctl"; cat "$
 # --- load: 1000 VMs each run to hlt once; 16 spinning while others
 # come and go.
 cp "$GUESTS/hello16.bin" "$WORK/g"
-for i in $(seq 1000); do
+n=$(load_count 1000)
+for i in $(seq "$n"); do
 	d=$V/once$i
 	mkdir "$d" && echo 'mem 64K' >"$d/ctl" && echo 'mode real' >"$d/ctl" &&
 		cat "$WORK/g" >"$d/memory" && read -r a <"$d/run" && [[ $a == hlt* ]] &&
 		rmdir "$d" || { fail "VM once$i: $a"; break; }
 done
-pass "1000 VMs ran to hlt and were removed"
+pass "$n VMs ran to hlt and were removed"
 for i in $(seq 16); do
 	new_vm sp$i 64K real && load_guest sp$i spin && echo run >"$V/sp$i/ctl"
 done
-for i in $(seq 200); do
+for i in $(seq "$(load_count 200)"); do
 	mkdir "$V/churn$i" && echo 'mem 64K' >"$V/churn$i/ctl" && rmdir "$V/churn$i" || fail "churn $i"
 done
 running=0

@@ -103,8 +103,28 @@ expect_rss_back() {
 }
 
 # Time bounds are for a plain build on an idle machine; a sanitized
-# build is several times slower.
-time_factor() { [ "${KVMFS_SANITIZED:-}" = 1 ] && echo 10 || echo 1; }
+# build is several times slower, and the full-KVM lane (QEMU's emulation,
+# docs/testing.md) sets KVMFS_TIME_FACTOR.
+time_factor() {
+	if [ -n "${KVMFS_TIME_FACTOR:-}" ]; then
+		echo "$KVMFS_TIME_FACTOR"
+	elif [ "${KVMFS_SANITIZED:-}" = 1 ]; then
+		echo 10
+	else
+		echo 1
+	fi
+}
+
+# load_count N: how many VMs or processes a load test uses: N, but N/20
+# (at least 10) in the full-KVM lane, where a process start costs
+# 50-200 ms instead of 1-2 ms.
+load_count() {
+	if [ "${KVMFS_FULLKVM:-}" = 1 ]; then
+		echo $(($1 / 20 > 10 ? $1 / 20 : 10))
+	else
+		echo "$1"
+	fi
+}
 
 # server_pid: pid of the kvmfs serving MNT.
 server_pid() {

@@ -5,7 +5,7 @@
 # A test that skips (exit 77) is a failure here unless run.sh was given
 # --allow-skip: this lane exists to run what the development host skips.
 set -uo pipefail
-cd "$SRCDIR"
+cd "$SRCDIR" || exit 1
 : "${FULLKVM_TEST_TIMEOUT:=300}"
 passed=0
 failed=0
