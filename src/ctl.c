@@ -16,7 +16,7 @@ typedef int (*ctl_apply_fn)(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op);
 
 static int apply_mem(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
 {
-	return kvmfs_vm_resize(vm, op->num);
+	return kvmfs_vm_set_mem(vm, op->num);
 }
 
 static int apply_console(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)

@@ -114,12 +114,8 @@ static void fill_stat(struct kvmfs_host *h, fuse_ino_t ino,
 	st->st_gid = getgid();
 	st->st_atime = st->st_mtime = st->st_ctime = mount_time;
 	st->st_blksize = MAX_IO;
-	if (def->kind == K_VMS) {
-		char **names = kvmfs_host_list(h);
-
-		st->st_nlink = 2 + g_strv_length(names);
-		g_strfreev(names);
-	}
+	if (def->kind == K_VMS)
+		st->st_nlink = 2 + kvmfs_host_count(h);
 	if (vm && def->kind == K_MEMORY) {
 		st->st_size = (off_t)kvmfs_vm_mem_size(vm);
 		st->st_blocks = st->st_size / 512;

@@ -21,7 +21,6 @@ struct open_file {
 	pthread_mutex_t lock;
 	GString *text;			/* generated content being read */
 	bool made;			/* vms/new: a VM was created */
-	bool console_started;
 	int64_t console_delta;		/* stream position - file offset */
 	GList link;			/* in open_files */
 };

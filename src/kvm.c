@@ -192,6 +192,16 @@ void kvmfs_host_set_error(struct kvmfs_host *h, const char *fmt, ...)
 	kvmfs_log_limited("%s", h->error);
 }
 
+unsigned kvmfs_host_count(struct kvmfs_host *h)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&h->lock);
+	n = g_hash_table_size(h->by_name);
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}
+
 static gint cmp_names(gconstpointer a, gconstpointer b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);

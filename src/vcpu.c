@@ -133,7 +133,6 @@ static int vcpu_setup(struct kvmfs_vcpu *v, char *err, size_t errlen)
 			 strerror(-r));
 		return r;
 	}
-	v->regs = v->reset_regs;
 	v->run->s.regs.regs = v->reset_regs;
 	/* After every exit KVM stores the registers in kvm_run: reading
 	 * regs of a stopped vCPU costs no ioctl. */
@@ -302,8 +301,9 @@ int kvmfs_vcpu_get_regs(struct kvmfs_vcpu *v, struct kvm_regs *r)
 {
 	pthread_mutex_lock(&v->lock);
 	if (!v->running) {
-		/* Kept up to date from sync_regs and every set. */
-		*r = v->regs;
+		/* kvm_run holds them: KVM stores them there after every
+		 * exit (sync_regs) and every set writes them there too. */
+		*r = v->run->s.regs.regs;
 		pthread_mutex_unlock(&v->lock);
 		return 0;
 	}
@@ -350,7 +350,6 @@ static int call_set_state(struct kvmfs_vcpu *v, void *arg)
 		if (r)
 			return r;
 		pthread_mutex_lock(&v->lock);
-		v->regs = *a->regs;
 		v->run->s.regs.regs = *a->regs;
 		pthread_mutex_unlock(&v->lock);
 	}
@@ -381,14 +380,31 @@ int kvmfs_vcpu_set_state(struct kvmfs_vcpu *v, const struct kvm_sregs *s,
 	return vcpu_call(v, call_set_state, &a);
 }
 
+struct translate_arg {
+	struct kvm_sregs *sregs;
+	struct kvm_translation *t;
+	int *err;
+	size_t n;
+};
+
 static int call_translate(struct kvmfs_vcpu *v, void *arg)
 {
-	return ioctl_err(v->fd, KVM_TRANSLATE, arg);
+	struct translate_arg *a = arg;
+	int r = ioctl_err(v->fd, KVM_GET_SREGS, a->sregs);
+
+	if (r)
+		return r;
+	for (size_t i = 0; i < a->n; i++)
+		a->err[i] = ioctl_err(v->fd, KVM_TRANSLATE, &a->t[i]);
+	return 0;
 }
 
-int kvmfs_vcpu_translate(struct kvmfs_vcpu *v, struct kvm_translation *t)
+int kvmfs_vcpu_translate(struct kvmfs_vcpu *v, struct kvm_sregs *sregs,
+			 struct kvm_translation *t, int *err, size_t n)
 {
-	return vcpu_call(v, call_translate, t);
+	struct translate_arg a = { sregs, t, err, n };
+
+	return vcpu_call(v, call_translate, &a);
 }
 
 static int call_reset(struct kvmfs_vcpu *v, void *arg)

@@ -52,7 +52,10 @@ int kvmfs_vcpu_set_sregs(struct kvmfs_vcpu *v, const struct kvm_sregs *s);
  * running. */
 int kvmfs_vcpu_set_state(struct kvmfs_vcpu *v, const struct kvm_sregs *s,
 			 const struct kvm_regs *r, struct kvm_sregs *back);
-int kvmfs_vcpu_translate(struct kvmfs_vcpu *v, struct kvm_translation *t);
+/* Read sregs, then KVM_TRANSLATE each of t[0..n), all in one call to the
+ * vCPU thread; err[i] is 0 or -errno for t[i]. */
+int kvmfs_vcpu_translate(struct kvmfs_vcpu *v, struct kvm_sregs *sregs,
+			 struct kvm_translation *t, int *err, size_t n);
 /* Stop any run, then registers back to their state at creation. */
 int kvmfs_vcpu_reset(struct kvmfs_vcpu *v);
 
@@ -68,7 +71,6 @@ void kvmfs_vcpu_stop(struct kvmfs_vcpu *v);
 void kvmfs_vcpu_interrupt(struct kvmfs_vcpu *v, void *cookie);
 
 void kvmfs_vcpu_set_timeout(struct kvmfs_vcpu *v, unsigned ms);
-unsigned kvmfs_vcpu_timeout(struct kvmfs_vcpu *v);
 /* The next run executes n instructions (1 or more) and answers one
  * line per instruction. */
 void kvmfs_vcpu_arm_step(struct kvmfs_vcpu *v, unsigned n);

@@ -48,7 +48,6 @@ struct kvmfs_vcpu {
 	bool quit;
 	bool running;
 	uint64_t run_gen;		/* counts runs started */
-	bool in_guest;			/* between unlock and KVM_RUN's return */
 	const char *stop_answer;	/* a stop was asked for, with this answer */
 	enum kvmfs_vcpu_state stop_state;
 	unsigned step_armed;		/* for the next run */
@@ -58,7 +57,6 @@ struct kvmfs_vcpu {
 	unsigned timeout_ms;
 	struct timespec deadline;
 
-	struct kvm_regs regs;		/* cache, valid when not running */
 	struct kvm_regs reset_regs;
 	struct kvm_sregs reset_sregs;
 	struct kvmfs_vcpu_stats stats;

@@ -62,7 +62,6 @@ static void finish_run(struct kvmfs_vcpu *v, const char *answer,
 		v->step_armed = 0;
 	}
 	timer_arm(v, 0);
-	v->regs = v->run->s.regs.regs;
 	pthread_cond_broadcast(&v->done);
 	if (!w) {
 		g_free(text);
@@ -192,12 +191,10 @@ void kvmfs_vcpu_run_once(struct kvmfs_vcpu *v)
 			return;
 		}
 	}
-	v->in_guest = true;
 	pthread_mutex_unlock(&v->lock);
 	r = ioctl(v->fd, KVM_RUN, 0);
 	e = errno;
 	pthread_mutex_lock(&v->lock);
-	v->in_guest = false;
 	v->run->immediate_exit = 0;
 	v->stats.exits++;
 	if (r < 0) {
@@ -301,16 +298,6 @@ void kvmfs_vcpu_set_timeout(struct kvmfs_vcpu *v, unsigned ms)
 	pthread_mutex_lock(&v->lock);
 	v->timeout_ms = ms;
 	pthread_mutex_unlock(&v->lock);
-}
-
-unsigned kvmfs_vcpu_timeout(struct kvmfs_vcpu *v)
-{
-	unsigned ms;
-
-	pthread_mutex_lock(&v->lock);
-	ms = v->timeout_ms;
-	pthread_mutex_unlock(&v->lock);
-	return ms;
 }
 
 void kvmfs_vcpu_arm_step(struct kvmfs_vcpu *v, unsigned n)

@@ -467,9 +467,10 @@ static void translate_line(GString *out, uint64_t la,
 int kvmfs_vm_translate_read(struct kvmfs_vm *vm, GString *out)
 {
 	struct kvmfs_vcpu *vcpu;
-	struct kvm_sregs sregs = { 0 };
+	struct kvm_sregs sregs;
 	struct kvmfs_walk_cpu cpu;
-	uint64_t *addrs;
+	struct kvm_translation *t;
+	int *kerr;
 	size_t n;
 	int r = with_vcpu(vm, &vcpu);
 
@@ -477,25 +478,26 @@ int kvmfs_vm_translate_read(struct kvmfs_vm *vm, GString *out)
 		return r;
 	pthread_mutex_lock(&vm->lock);
 	n = vm->n_translate;
-	addrs = g_memdup2(vm->translate, n * sizeof(uint64_t));
+	t = g_new0(struct kvm_translation, n ? n : 1);
+	for (size_t i = 0; i < n; i++)
+		t[i].linear_address = vm->translate[i];
 	pthread_mutex_unlock(&vm->lock);
+	kerr = g_new0(int, n ? n : 1);
 	if (n)
-		r = kvmfs_vcpu_get_sregs(vcpu, &sregs);
-	cpu = (struct kvmfs_walk_cpu){ sregs.cr0, sregs.cr3, sregs.cr4, sregs.efer };
-	for (size_t i = 0; !r && i < n; i++) {
-		struct kvm_translation t = { .linear_address = addrs[i] };
-		struct kvmfs_walk_result w;
-		int kr, wr;
+		r = kvmfs_vcpu_translate(vcpu, &sregs, t, kerr, n);
+	if (n && !r) {
+		cpu = (struct kvmfs_walk_cpu){ sregs.cr0, sregs.cr3, sregs.cr4,
+					       sregs.efer };
+		for (size_t i = 0; i < n; i++) {
+			uint64_t la = t[i].linear_address;
+			struct kvmfs_walk_result w;
+			int wr = kvmfs_walk(&cpu, vm->mem, vm->memsize, la, &w);
 
-		kr = kvmfs_vcpu_translate(vcpu, &t);
-		if (kr == -ENOENT) {
-			r = kr;
-			break;
+			translate_line(out, la, &t[i], kerr[i], &w, wr);
 		}
-		wr = kvmfs_walk(&cpu, vm->mem, vm->memsize, addrs[i], &w);
-		translate_line(out, addrs[i], &t, kr, &w, wr);
 	}
-	g_free(addrs);
+	g_free(t);
+	g_free(kerr);
 	kvmfs_vm_leave(vm);
 	return r;
 }

@@ -35,6 +35,7 @@ void kvmfs_host_caps(struct kvmfs_host *h, GString *out);
 void kvmfs_host_status(struct kvmfs_host *h, GString *out);
 void kvmfs_host_set_error(struct kvmfs_host *h, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+unsigned kvmfs_host_count(struct kvmfs_host *h);
 /* Names of the VMs, sorted; free with g_strfreev. */
 char **kvmfs_host_list(struct kvmfs_host *h);
 

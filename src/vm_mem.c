@@ -120,7 +120,7 @@ undo:
 	return r;
 }
 
-int kvmfs_vm_resize(struct kvmfs_vm *vm, uint64_t size)
+int kvmfs_vm_set_mem(struct kvmfs_vm *vm, uint64_t size)
 {
 	struct kvmfs_host *h = vm->host;
 	uint64_t old;
@@ -175,10 +175,6 @@ int kvmfs_vm_resize(struct kvmfs_vm *vm, uint64_t size)
 	return r;
 }
 
-int kvmfs_vm_set_mem(struct kvmfs_vm *vm, uint64_t size)
-{
-	return kvmfs_vm_resize(vm, size);
-}
 
 int kvmfs_vm_set_console_size(struct kvmfs_vm *vm, uint64_t size)
 {

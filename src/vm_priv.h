@@ -63,8 +63,6 @@ int kvmfs_vm_vcpu(struct kvmfs_vm *vm, struct kvmfs_vcpu **out);
 /* Take vm->rw for reading; -ENOENT if the VM was removed. */
 int kvmfs_vm_enter(struct kvmfs_vm *vm);
 void kvmfs_vm_leave(struct kvmfs_vm *vm);
-/* Change memory; caller holds nothing. */
-int kvmfs_vm_resize(struct kvmfs_vm *vm, uint64_t size);
 int kvmfs_vm_set_console_size(struct kvmfs_vm *vm, uint64_t size);
 int kvmfs_vm_set_mode(struct kvmfs_vm *vm, const struct kvmfs_mode_args *a);
 
