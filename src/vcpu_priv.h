@@ -54,7 +54,8 @@ struct kvmfs_vcpu {
 	unsigned steps_left;		/* in this run; 0: not stepping */
 	bool step_this_run, debug_on;
 	GString *steps;			/* answers of the steps so far */
-	unsigned timeout_ms;
+	unsigned timeout_ms;		/* for runs and readers from now on */
+	bool has_deadline;		/* this run has one */
 	struct timespec deadline;
 
 	struct kvm_regs reset_regs;

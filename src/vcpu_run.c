@@ -29,7 +29,7 @@ static bool deadline_passed(const struct kvmfs_vcpu *v)
 {
 	struct timespec now;
 
-	if (!v->timeout_ms)
+	if (!v->has_deadline)
 		return false;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return now.tv_sec > v->deadline.tv_sec ||
@@ -54,6 +54,7 @@ static void finish_run(struct kvmfs_vcpu *v, const char *answer,
 	v->steps_left = 0;
 	v->waiters = NULL;
 	v->running = false;
+	v->has_deadline = false;
 	v->stop_answer = NULL;
 	v->stats.state = state;
 	snprintf(v->stats.last, sizeof(v->stats.last), "%s", answer);
@@ -209,6 +210,29 @@ void kvmfs_vcpu_run_once(struct kvmfs_vcpu *v)
 	handle_exit(v);
 }
 
+/* The run ends MS from now at the latest: a reader never waits longer
+ * than the timeout in force when it began, even when it joins a run that
+ * started without one (a background `run`).  Lock held. */
+static void limit_run(struct kvmfs_vcpu *v, unsigned ms)
+{
+	struct timespec d;
+
+	clock_gettime(CLOCK_MONOTONIC, &d);
+	d.tv_sec += ms / 1000;
+	d.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (d.tv_nsec >= 1000000000) {
+		d.tv_sec++;
+		d.tv_nsec -= 1000000000;
+	}
+	if (v->has_deadline &&
+	    (v->deadline.tv_sec < d.tv_sec ||
+	     (v->deadline.tv_sec == d.tv_sec && v->deadline.tv_nsec <= d.tv_nsec)))
+		return;
+	v->has_deadline = true;
+	v->deadline = d;
+	timer_arm(v, ms);
+}
+
 int kvmfs_vcpu_run(struct kvmfs_vcpu *v, kvmfs_run_done_fn done, void *cookie)
 {
 	struct run_waiter *w = NULL;
@@ -230,24 +254,19 @@ int kvmfs_vcpu_run(struct kvmfs_vcpu *v, kvmfs_run_done_fn done, void *cookie)
 		v->running = true;
 		v->run_gen++;
 		v->stop_answer = NULL;
+		v->has_deadline = false;
 		v->stats.state = KVMFS_RUNNING;
 		v->stats.runs++;
 		v->step_this_run = v->step_armed > 0;
 		v->steps_left = v->step_armed;
-		if (v->timeout_ms) {
-			clock_gettime(CLOCK_MONOTONIC, &v->deadline);
-			v->deadline.tv_sec += v->timeout_ms / 1000;
-			v->deadline.tv_nsec += (long)(v->timeout_ms % 1000) * 1000000;
-			if (v->deadline.tv_nsec >= 1000000000) {
-				v->deadline.tv_sec++;
-				v->deadline.tv_nsec -= 1000000000;
-			}
-			timer_arm(v, v->timeout_ms);
-		}
+		if (v->timeout_ms)
+			limit_run(v, v->timeout_ms);
 		pthread_cond_signal(&v->wake);
 	} else if (!done) {
 		pthread_mutex_unlock(&v->lock);
 		return -EBUSY;
+	} else if (v->timeout_ms) {
+		limit_run(v, v->timeout_ms);
 	}
 	if (w) {
 		w->next = v->waiters;

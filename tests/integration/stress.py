@@ -6,18 +6,27 @@ run with a timeout, step, translate, read console and status, remove.
 Errors that the contract allows under races (ENOENT when another client
 removed the VM, EBUSY while a vCPU runs, EEXIST on a name just taken)
 are counted; anything else, or a call that takes longer than 10 s, is a
-failure.  Prints one summary line per process; exit 1 on any failure.
-Usage: stress.py MNT GUESTDIR SECONDS NPROC"""
+failure.  Prints one summary line per process; exit 1 on any failure, 2 when a client
+was stuck.
+A client that does not finish (a call that never returns) is reported
+with the call it is stuck in and, when SERVER_PID is given and gdb is
+installed, the server's thread stacks; then the clients are killed.
+Usage: stress.py MNT GUESTDIR SECONDS NPROC [SERVER_PID]"""
 import errno
 import multiprocessing
 import os
+import queue
 import random
+import shutil
+import subprocess
 import sys
 import time
 
 ALLOWED = {errno.ENOENT, errno.EBUSY, errno.EEXIST, errno.EINVAL, errno.ENOSPC,
            errno.ENOMEM, errno.EOPNOTSUPP}
 NAMES = [f"s{i}" for i in range(6)]
+OPS = ["op_create", "op_mem", "op_load", "op_mode", "op_regs", "op_run", "op_background",
+       "op_step", "op_translate", "op_read", "op_memory", "op_remove"]
 
 
 def write(path, data):
@@ -36,7 +45,7 @@ def read(path, size=1 << 20):
         os.close(fd)
 
 
-def client(mnt, guests, seconds, seed, out):
+def client(mnt, guests, seconds, seed, out, current):
     rnd = random.Random(seed)
     vms = os.path.join(mnt, "vms")
     images = {}
@@ -94,6 +103,8 @@ def client(mnt, guests, seconds, seed, out):
         d = os.path.join(vms, rnd.choice(NAMES))
         op = rnd.choice(ops)
         t0 = time.monotonic()
+        current[2 * seed] = OPS.index(op.__name__)
+        current[2 * seed + 1] = t0
         try:
             op(d)
             counts["ok"] += 1
@@ -110,19 +121,48 @@ def client(mnt, guests, seconds, seed, out):
         if took > 10:
             counts["bad"] += 1
             print(f"client {seed}: {op.__name__} took {took:.1f} s", flush=True)
+    current[2 * seed] = -1
     out.put((seed, counts, slowest))
+
+
+def stuck(procs, current, server_pid):
+    """Report the clients that did not finish, then kill them."""
+    now = time.monotonic()
+    for s, p in enumerate(procs):
+        i = int(current[2 * s])
+        if p.is_alive() and i >= 0:
+            print(f"client {s}: stuck in {OPS[i]} for {now - current[2 * s + 1]:.0f} s",
+                  flush=True)
+    if server_pid and shutil.which("gdb"):
+        print("server threads:", flush=True)
+        subprocess.run(["gdb", "-p", server_pid, "-batch", "-nx",
+                        "-ex", "thread apply all bt"],
+                       stdin=subprocess.DEVNULL, timeout=60, check=False)
+    for p in procs:
+        if p.is_alive():
+            p.kill()
+    for p in procs:
+        p.join()
 
 
 def main():
     mnt, guests, seconds, nproc = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+    server_pid = sys.argv[5] if len(sys.argv) > 5 else None
     q = multiprocessing.Queue()
-    procs = [multiprocessing.Process(target=client, args=(mnt, guests, seconds, s, q))
+    current = multiprocessing.Array("d", 2 * nproc, lock=False)
+    procs = [multiprocessing.Process(target=client, args=(mnt, guests, seconds, s, q, current))
              for s in range(nproc)]
     for p in procs:
         p.start()
     bad = 0
+    deadline = time.monotonic() + seconds + 60
     for _ in procs:
-        seed, counts, slowest = q.get(timeout=seconds + 120)
+        try:
+            seed, counts, slowest = q.get(timeout=max(1, deadline - time.monotonic()))
+        except queue.Empty:
+            print(f"clients still busy {seconds + 60:.0f} s after the start", flush=True)
+            stuck(procs, current, server_pid)
+            return 2
         print(f"client {seed}: {counts['ok']} ok, {counts['allowed']} refused as allowed, "
               f"{counts['bad']} bad, slowest {slowest * 1000:.0f} ms")
         bad += counts["bad"]

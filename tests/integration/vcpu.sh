@@ -76,6 +76,22 @@ echo run >"$V/s/ctl"
 stopper=$!
 expect_match "cat run waits for a background run" "$(cat "$V/s/run")" "^stopped"
 wait "$stopper"
+# A reader never waits longer than the timeout in force when it began,
+# even for a background run started without one (this hung the stress
+# test once: a reader waited for a spinning guest nobody would stop).
+echo run >"$V/s/ctl"
+echo 'timeout 100' >"$V/s/ctl"
+start=$(date +%s%N)
+expect_match "a reader's timeout ends a background run" "$(timeout 10 cat "$V/s/run")" "^timeout rip="
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+if [ "$took" -lt $((2000 * $(time_factor))) ]; then pass "... after ${took} ms"; else fail "... after ${took} ms"; fi
+expect_eq "and the vCPU is stopped" "$(field "$V/s/status" state)" stopped
+# A timeout set by a later reader does not lengthen a shorter one.
+echo 'timeout 200' >"$V/s/ctl"
+echo run >"$V/s/ctl"
+echo 'timeout 60000' >"$V/s/ctl"
+expect_match "a longer timeout does not extend the run" "$(timeout 10 cat "$V/s/run")" "^timeout rip="
+echo 'timeout 0' >"$V/s/ctl"
 
 # 5. Single-step: the rips of spin.S (see guests/README.md).
 echo reset >"$V/s/ctl"
