@@ -1,6 +1,8 @@
 /* The ctl file: a table of commands, each with a parser that checks its
- * words and an action that applies it.  A write is parsed whole before
- * anything happens, so a typo on line 3 changes nothing; then the lines
+ * words and an action that applies it.  A write is parsed whole, then
+ * checked whole against the VM as it is (memory size, max_memory, the
+ * mode's page tables, running or not), before anything happens: a typo
+ * or an impossible command on line 3 changes nothing.  Then the lines
  * are applied in order.  Reading ctl prints the configuration as the
  * commands that recreate it. */
 #include "ctlparse.h"
@@ -107,6 +109,107 @@ static const ctl_apply_fn ctl_apply[] = {
 	[KVMFS_CTL_RUN] = apply_run,
 };
 
+/* What the VM will look like after the lines checked so far. */
+struct ctl_plan {
+	uint64_t memsize;
+	uint64_t mem_avail;		/* for this VM under max_memory */
+	bool running;
+};
+
+/* Check one line against the plan and advance it.  The checks are those
+ * the actions make, worked out before any of them runs, so that a
+ * refused line leaves the lines before it unapplied.  Failures the plan
+ * cannot foresee (the host out of memory, KVM refusing a state) still
+ * stop the write where they happen. */
+static int plan_line(const struct kvmfs_vm *vm, struct ctl_plan *p,
+		     const struct kvmfs_ctl_op *op, char *err, size_t errlen)
+{
+	switch (op->verb) {
+	case KVMFS_CTL_MEM:
+		if (op->num == p->memsize)
+			break;
+		if (p->running) {
+			snprintf(err, errlen, "mem: the vCPU is running (stop it first)");
+			return -EBUSY;
+		}
+		if (op->num > p->mem_avail) {
+			snprintf(err, errlen, "mem: %" PRIu64 " bytes is over max_memory (%" PRIu64
+				 " bytes available to this VM)", op->num, p->mem_avail);
+			return -ENOMEM;
+		}
+		p->memsize = op->num;
+		break;
+	case KVMFS_CTL_MODE: {
+		char why[200];
+		int r;
+
+		if (p->running) {
+			snprintf(err, errlen, "mode: the vCPU is running (echo stop > ctl first)");
+			return -EBUSY;
+		}
+		r = kvmfs_mode_check(&op->mode, p->memsize, why, sizeof(why));
+		if (r < 0) {
+			snprintf(err, errlen, "mode: %s", why);
+			return r;
+		}
+		if (op->mode.mode == KVMFS_MODE_PAGED32 && !vm->host->paging32) {
+			snprintf(err, errlen, "mode paged32: this KVM refuses 32-bit paging (CR0.PG without EFER.LME; host status paging32 0)");
+			return -EOPNOTSUPP;
+		}
+		break;
+	}
+	case KVMFS_CTL_RUN:
+		if (!p->memsize) {
+			snprintf(err, errlen, "run: no memory (echo 'mem SIZE' > ctl first)");
+			return -EINVAL;
+		}
+		if (p->running) {
+			snprintf(err, errlen, "run: already running");
+			return -EBUSY;
+		}
+		p->running = true;
+		break;
+	case KVMFS_CTL_STOP:
+	case KVMFS_CTL_RESET:
+		p->running = false;
+		break;
+	case KVMFS_CTL_CONSOLE:
+	case KVMFS_CTL_TIMEOUT:
+	case KVMFS_CTL_STEP:
+		break;
+	}
+	return 0;
+}
+
+/* A single line needs no plan: each action refuses without changing
+ * anything. */
+static int plan_write(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *ops,
+		      size_t n)
+{
+	struct kvmfs_host *h = vm->host;
+	struct ctl_plan p = { 0 };
+	char why[240];
+	int r = kvmfs_vm_enter(vm);
+
+	if (r < 0)
+		return r;
+	p.memsize = vm->memsize;
+	pthread_mutex_lock(&h->lock);
+	p.mem_avail = h->cfg.max_memory - h->mem_used + vm->memsize;
+	pthread_mutex_unlock(&h->lock);
+	pthread_mutex_lock(&vm->lock);
+	p.running = vm->vcpu && kvmfs_vcpu_running(vm->vcpu);
+	pthread_mutex_unlock(&vm->lock);
+	for (size_t i = 0; i < n && !r; i++) {
+		r = plan_line(vm, &p, &ops[i], why, sizeof(why));
+		if (r < 0)
+			kvmfs_vm_set_error(vm, "ctl: line %u: %s (no line applied)",
+					   ops[i].line, why);
+	}
+	kvmfs_vm_leave(vm);
+	return r;
+}
+
 int kvmfs_vm_ctl_write(struct kvmfs_vm *vm, const char *text, size_t len)
 {
 	struct kvmfs_ctl_op *ops = g_new0(struct kvmfs_ctl_op, KVMFS_CTL_MAX_OPS);
@@ -117,6 +220,8 @@ int kvmfs_vm_ctl_write(struct kvmfs_vm *vm, const char *text, size_t len)
 	r = kvmfs_ctl_parse(text, len, ops, KVMFS_CTL_MAX_OPS, &n, err, sizeof(err));
 	if (r < 0)
 		kvmfs_vm_set_error(vm, "ctl: %s", err);
+	else if (n > 1)
+		r = plan_write(vm, ops, n);
 	/* Lines apply in order; one that fails stops the rest. */
 	for (size_t i = 0; i < n && !r; i++)
 		r = ctl_apply[ops[i].verb](vm, &ops[i]);

@@ -187,6 +187,7 @@ int kvmfs_ctl_parse(const char *text, size_t len, struct kvmfs_ctl_op *ops,
 			snprintf(err, errlen, "more than %zu commands", max);
 			return -EINVAL;
 		}
+		op.line = (unsigned)lineno;
 		ops[count++] = op;
 	}
 	if (!count) {

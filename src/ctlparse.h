@@ -25,6 +25,7 @@ struct kvmfs_ctl_op {
 	uint64_t num;			/* mem, console: bytes; timeout: ms;
 					   step: instructions */
 	struct kvmfs_mode_args mode;
+	unsigned line;			/* where it was in the text, from 1 */
 };
 
 #define KVMFS_CTL_MAX_OPS 256

@@ -159,16 +159,11 @@ static void set_segments(struct kvm_sregs *s, uint16_t code, uint16_t data,
 	s->es = s->fs = s->gs = s->ss = s->ds;
 }
 
-int kvmfs_mode_setup(const struct kvmfs_mode_args *a, uint8_t *mem,
-		     uint64_t memsize, struct kvm_sregs *sregs,
-		     struct kvm_regs *regs, char *err, size_t errlen)
+int kvmfs_mode_check(const struct kvmfs_mode_args *a, uint64_t memsize,
+		     char *err, size_t errlen)
 {
 	uint64_t need = kvmfs_mode_pt_bytes(a->mode, memsize);
 	uint64_t pt = a->pt_set ? a->pt : kvmfs_mode_default_pt(a->mode, memsize);
-	uint64_t top;
-	const uint64_t cr0_paged = KVMFS_CR0_PE | KVMFS_CR0_MP | KVMFS_CR0_ET |
-				   KVMFS_CR0_NE | KVMFS_CR0_WP | KVMFS_CR0_AM |
-				   KVMFS_CR0_PG;
 
 	if (memsize < PAGE) {
 		snprintf(err, errlen, "no memory: write 'mem SIZE' to ctl first");
@@ -205,6 +200,23 @@ int kvmfs_mode_setup(const struct kvmfs_mode_args *a, uint8_t *mem,
 			return -EINVAL;
 		}
 	}
+	return 0;
+}
+
+int kvmfs_mode_setup(const struct kvmfs_mode_args *a, uint8_t *mem,
+		     uint64_t memsize, struct kvm_sregs *sregs,
+		     struct kvm_regs *regs, char *err, size_t errlen)
+{
+	uint64_t need = kvmfs_mode_pt_bytes(a->mode, memsize);
+	uint64_t pt = a->pt_set ? a->pt : kvmfs_mode_default_pt(a->mode, memsize);
+	uint64_t top;
+	const uint64_t cr0_paged = KVMFS_CR0_PE | KVMFS_CR0_MP | KVMFS_CR0_ET |
+				   KVMFS_CR0_NE | KVMFS_CR0_WP | KVMFS_CR0_AM |
+				   KVMFS_CR0_PG;
+	int r = kvmfs_mode_check(a, memsize, err, errlen);
+
+	if (r < 0)
+		return r;
 	top = need ? pt : memsize;
 
 	memset(regs, 0, sizeof(*regs));

@@ -39,9 +39,13 @@ const char *kvmfs_mode_name(enum kvmfs_mode m);
 uint64_t kvmfs_mode_pt_bytes(enum kvmfs_mode m, uint64_t memsize);
 uint64_t kvmfs_mode_default_pt(enum kvmfs_mode m, uint64_t memsize);
 
+/* Whether the mode fits memsize bytes of memory: -EINVAL with a reason
+ * when memory is too small, or pt= or entry= are misplaced. */
+int kvmfs_mode_check(const struct kvmfs_mode_args *a, uint64_t memsize,
+		     char *err, size_t errlen);
 /* Fill sregs and regs (which hold the current state) for the mode and
- * write its page tables into mem.  -EINVAL with a reason when memory is
- * too small or pt= is misplaced; nothing is written then. */
+ * write its page tables into mem.  Checks first (kvmfs_mode_check);
+ * nothing is written when that fails. */
 int kvmfs_mode_setup(const struct kvmfs_mode_args *a, uint8_t *mem,
 		     uint64_t memsize, struct kvm_sregs *sregs,
 		     struct kvm_regs *regs, char *err, size_t errlen);

@@ -67,11 +67,21 @@ static struct kvmfs_mode_args args(enum kvmfs_mode m)
 	return a;
 }
 
+/* Set up the mode; the check alone (what ctl plans a write with) must
+ * give the same verdict and reason. */
 static int setup_mode(struct fixture *f, const struct kvmfs_mode_args *a)
 {
+	char check_err[sizeof(f->err)] = "";
+	int checked = kvmfs_mode_check(a, f->size, check_err, sizeof(check_err));
+	int r;
+
 	memset(f->err, 0, sizeof(f->err));
-	return kvmfs_mode_setup(a, f->mem, f->size, &f->sregs, &f->regs,
-				f->err, sizeof(f->err));
+	r = kvmfs_mode_setup(a, f->mem, f->size, &f->sregs, &f->regs,
+			     f->err, sizeof(f->err));
+	assert_int_equal(checked, r);
+	if (r < 0)
+		assert_string_equal(check_err, f->err);
+	return r;
 }
 
 static struct kvmfs_walk_cpu walk_cpu(const struct kvm_sregs *s)

@@ -65,6 +65,13 @@ bad ctl EINVAL "timeout negative" 0 'timeout -5\n'
 bad ctl EINVAL "unknown mode" 0 'mode warp\n'
 bad ctl EINVAL "mode with junk option" 0 'mode long fast=1\n'
 bad ctl EINVAL "a bad line after a good one" 0 'timeout 5\nfrob\n'
+# Well-formed lines that cannot apply are refused before any line is
+# applied, checked against the state the lines before them leave.
+bad ctl ENOMEM "a good line, then mem over max_memory" 0 'timeout 5\nmem 1G\n'
+bad ctl EINVAL "a mode the new memory cannot hold" 0 'timeout 5\nmem 8K\nmode long\n'
+state0=$(field "$V/b/status" state)
+bad ctl EBUSY "mem after a run in one write" 0 'run\nmem 4M\n'
+expect_eq "... and the run did not start" "$(field "$V/b/status" state)" "$state0"
 bad translate EINVAL "address with junk" 0 '0x1000 0xzz\n'
 bad translate EINVAL "too many addresses" 0 "$(seq -s ' ' 1 5000)\n"
 bad memory ENOSPC "write past the end" 2097152 'x'
