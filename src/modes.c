@@ -247,6 +247,12 @@ int kvmfs_mode_setup(const struct kvmfs_mode_args *a, uint8_t *mem,
 		set_segments(sregs, 8, 16, true, false);
 		sregs->cr3 = pt;
 		sregs->cr4 |= KVMFS_CR4_PSE;
+#ifdef KVMFS_TEST_BREAK_PAGED32
+		/* Only in the test build kvmfs-broken-paged32: without PSE the
+		 * 4 MiB entries point at page tables that do not exist.  The
+		 * full-KVM lane must fail with it (tests/fullkvm/canfail.sh). */
+		sregs->cr4 &= ~KVMFS_CR4_PSE;
+#endif
 		sregs->cr0 = cr0_paged;
 		regs->rsp = top;
 		break;
