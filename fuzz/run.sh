@@ -3,12 +3,14 @@
 # (configured on first use), replay every input in fuzz/regressions/, then
 # fuzz each target for SECONDS (default 60) starting from a copy of its
 # seed corpus, so the repository is never modified.  Prints one line per
-# target and exits non-zero if any target crashed; a crashing input is
+# target and exits non-zero if any target crashed (targets run in
+# parallel, one per CPU); a crashing input is
 # kept in build-fuzz/crashes/TARGET/.
 #
 #   fuzz/run.sh [SECONDS] [TARGET...]
 #
-# KVMFS_FUZZ_BUILD overrides the build directory.
+# KVMFS_FUZZ_BUILD overrides the build directory; KVMFS_FUZZ_JOBS the
+# number of targets fuzzed at once (default: the number of CPUs).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -73,16 +75,18 @@ stat_of() {
 	sed -n "s/^stat::$1: *//p" "$2" | tail -n 1
 }
 
-passed=0
-failed=0
-for t in "${targets[@]}"; do
-	bin=$build/fuzz/fuzz_$t
-	work=$tmp/$t
+# fuzz_one TARGET: replay its regressions, fuzz it, and leave one result
+# line in $tmp/TARGET/result (and what to show of a failure in
+# $tmp/TARGET/failure).  Returns 1 when the target failed.
+fuzz_one() {
+	local t=$1
+	local bin=$build/fuzz/fuzz_$t
+	local work=$tmp/$t
+	local status=ok seeds execs rate added cover
+	local regressions=()
 	mkdir -p "$work/corpus" "$work/artifacts"
-	status=ok
 
 	# Inputs that once crashed: each must now run clean.
-	regressions=()
 	if [ -d "$root/fuzz/regressions/$t" ]; then
 		while IFS= read -r -d '' f; do
 			regressions+=("$f")
@@ -93,7 +97,7 @@ for t in "${targets[@]}"; do
 	   ! "$bin" -artifact_prefix="$work/artifacts/" \
 		"${regressions[@]}" >"$work/replay.log" 2>&1; then
 		status="REGRESSION"
-		tail -n 30 "$work/replay.log" >&2
+		tail -n 30 "$work/replay.log" >"$work/failure"
 	fi
 
 	if [ "$status" = ok ]; then
@@ -104,7 +108,7 @@ for t in "${targets[@]}"; do
 			-rss_limit_mb=2048 -artifact_prefix="$work/artifacts/" \
 			"$work/corpus" >"$work/fuzz.log" 2>&1; then
 			status=CRASH
-			tail -n 40 "$work/fuzz.log" >&2
+			tail -n 40 "$work/fuzz.log" >"$work/failure"
 		fi
 	fi
 
@@ -113,9 +117,8 @@ for t in "${targets[@]}"; do
 		cp -r "$work/artifacts/." "$build/crashes/$t/"
 		cp "$work"/*.log "$build/crashes/$t/" 2>/dev/null || true
 		printf '%-10s %s: inputs and logs in %s\n' "$t" "$status" \
-			"$build/crashes/$t"
-		failed=$((failed + 1))
-		continue
+			"$build/crashes/$t" >"$work/result"
+		return 1
 	fi
 	execs=$(stat_of number_of_executed_units "$work/fuzz.log")
 	rate=$(stat_of average_exec_per_sec "$work/fuzz.log")
@@ -124,8 +127,40 @@ for t in "${targets[@]}"; do
 		tail -n 1)
 	printf '%-10s ok: %s execs in %ss, %s exec/s, cov %s, corpus %s+%s, %s regressions replayed\n' \
 		"$t" "${execs:-?}" "$secs" "${rate:-?}" "${cover:-?}" \
-		"$seeds" "${added:-?}" "${#regressions[@]}"
-	passed=$((passed + 1))
+		"$seeds" "${added:-?}" "${#regressions[@]}" >"$work/result"
+}
+
+# As many targets at once as there are CPUs (KVMFS_FUZZ_JOBS to change):
+# each fuzzes for SECONDS either way.
+jobs=${KVMFS_FUZZ_JOBS:-$(nproc)}
+running=0
+for t in "${targets[@]}"; do
+	fuzz_one "$t" &
+	running=$((running + 1))
+	if [ "$running" -ge "$jobs" ]; then
+		wait -n || true
+		running=$((running - 1))
+	fi
+done
+wait || true
+
+passed=0
+failed=0
+for t in "${targets[@]}"; do
+	if [ -f "$tmp/$t/failure" ]; then
+		echo "--- $t:" >&2
+		cat "$tmp/$t/failure" >&2
+	fi
+	if [ -f "$tmp/$t/result" ]; then
+		cat "$tmp/$t/result"
+	else
+		echo "$t: no result (the fuzzing job died)"
+	fi
+	if grep -q "^$t *ok:" "$tmp/$t/result" 2>/dev/null; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+	fi
 done
 
 echo "fuzz: $passed passed, $failed failed"
