@@ -2,7 +2,8 @@
 """Stress clients for stress.sh: NPROC processes doing random operations
 for SECONDS on a shared set of VM names under MNT/vms, with plain file
 calls: create, set memory, load a guest, set a mode, write registers,
-run with a timeout, step, translate, read console and status, remove.
+run with a timeout, step, translate, read console and status, write
+several ctl commands at once, remove.
 Errors that the contract allows under races (ENOENT when another client
 removed the VM, EBUSY while a vCPU runs, EEXIST on a name just taken)
 are counted; anything else, or a call that takes longer than 10 s, is a
@@ -26,7 +27,7 @@ ALLOWED = {errno.ENOENT, errno.EBUSY, errno.EEXIST, errno.EINVAL, errno.ENOSPC,
            errno.ENOMEM, errno.EOPNOTSUPP}
 NAMES = [f"s{i}" for i in range(6)]
 OPS = ["op_create", "op_mem", "op_load", "op_mode", "op_regs", "op_run", "op_background",
-       "op_step", "op_translate", "op_read", "op_memory", "op_remove"]
+       "op_step", "op_translate", "op_read", "op_memory", "op_ctl_lines", "op_remove"]
 
 
 def write(path, data):
@@ -93,12 +94,21 @@ def client(mnt, guests, seconds, seed, out, current):
     def op_memory(d):
         read(d + "/memory", 65536)
 
+    def op_ctl_lines(d):
+        # Several commands in one write: checked whole, then applied.
+        write(d + "/ctl", rnd.choice([b"mem 2M\nmode real\ntimeout 10\n",
+                                      b"timeout 5\nmem 1T\n",
+                                      b"mem 8K\nmode long\n",
+                                      b"run\nstop\n",
+                                      b"step 8\ntimeout 20\nrun\n",
+                                      b"reset\nmode protected\n"]))
+
     def op_remove(d):
         os.rmdir(d)
 
     ops = [op_create] * 3 + [op_mem] * 3 + [op_load] * 2 + [op_mode] * 2 + \
         [op_regs, op_run, op_run, op_background, op_step, op_translate,
-         op_read, op_read, op_memory, op_remove]
+         op_read, op_read, op_memory, op_ctl_lines, op_remove]
     while time.monotonic() < end:
         d = os.path.join(vms, rnd.choice(NAMES))
         op = rnd.choice(ops)
