@@ -280,66 +280,13 @@ static int bench_vms(unsigned long n)
 	return r;
 }
 
-static int bench_step(const char *guests, unsigned long n)
-{
-	static const char *const names[] = {"step>ctl", "run-read", NULL};
-	struct bench_phases ph;
-	struct bench_image img;
-	char path[4096], answer[256];
-	int ctl = -1, run = -1;
-	double t0;
-	int r;
-
-	r = bench_load_image(guests, "spin", 0, &img);
-	if (r < 0)
-		return r;
-	r = setup_vm(vm_name, &img);
-	if (r < 0)
-		goto out;
-	vm_path(path, sizeof(path), vm_name, "ctl");
-	ctl = open(path, O_WRONLY | O_CLOEXEC);
-	vm_path(path, sizeof(path), vm_name, "run");
-	run = open(path, O_RDONLY | O_CLOEXEC);
-	if (ctl < 0 || run < 0) {
-		r = -errno;
-		goto out;
-	}
-	t0 = bench_now();
-	bench_phases_init(&ph, names);
-	for (unsigned long i = 0; i < n; i++) {
-		ssize_t got;
-
-		if (pwrite(ctl, "step\n", 5, 0) != 5) {
-			r = -errno;
-			goto out;
-		}
-		bench_lap(&ph, 0);
-		got = pread(run, answer, sizeof(answer) - 1, 0);
-		bench_lap(&ph, 1);
-		if (got < 0) {
-			r = -errno;
-			goto out;
-		}
-		answer[got] = 0;
-		r = expect_answer(answer, "debug");
-		if (r < 0)
-			goto out;
-	}
-	bench_result((double)n / (bench_now() - t0));
-	bench_phases_print(&ph, PROG " step", n);
-out:
-	if (ctl >= 0)
-		close(ctl);
-	if (run >= 0)
-		close(run);
-	remove_vm(vm_name);
-	return r;
-}
-
 /* n single steps in batches of b: `step B` to ctl, then one read of run
  * that executes B instructions and answers B `debug ...` lines (counted
- * and checked), n / b times: steps/s.  Phases are per batch. */
-static int bench_stepb(const char *guests, unsigned long n, unsigned long b)
+ * and checked), n / b times: steps/s.  Phases are per batch.  as_step (the
+ * `step` command, b = 1): each batch is a plain `step` and one answer,
+ * one instruction per request pair, reported as `step`. */
+static int bench_stepb(const char *guests, unsigned long n, unsigned long b,
+		       bool as_step)
 {
 	static const char *const names[] = {"step>ctl", "run-read", NULL};
 	struct bench_phases ph;
@@ -376,7 +323,8 @@ static int bench_stepb(const char *guests, unsigned long n, unsigned long b)
 	bench_phases_init(&ph, names);
 	while (done < n) {
 		unsigned long k = n - done < b ? n - done : b, lines = 0;
-		int len = snprintf(cmd, sizeof(cmd), "step %lu\n", k);
+		int len = as_step ? snprintf(cmd, sizeof(cmd), "step\n")
+				 : snprintf(cmd, sizeof(cmd), "step %lu\n", k);
 		ssize_t got;
 
 		if (pwrite(ctl, cmd, (size_t)len, 0) != len) {
@@ -411,7 +359,10 @@ static int bench_stepb(const char *guests, unsigned long n, unsigned long b)
 		batches++;
 	}
 	bench_result((double)n / (bench_now() - t0));
-	snprintf(cmd, sizeof(cmd), PROG " stepb %lu", b);
+	if (as_step)
+		snprintf(cmd, sizeof(cmd), PROG " step");
+	else
+		snprintf(cmd, sizeof(cmd), PROG " stepb %lu", b);
 	bench_phases_print(&ph, cmd, batches);
 out:
 	if (ctl >= 0)
@@ -575,9 +526,9 @@ int main(int argc, char **argv)
 	else if (!strcmp(cmd, "vms"))
 		r = bench_vms(n);
 	else if (!strcmp(cmd, "step"))
-		r = bench_step(guests, n);
+		r = bench_stepb(guests, n, 1, true);
 	else if (!strcmp(cmd, "stepb") && pid)
-		r = bench_stepb(guests, n, pid);
+		r = bench_stepb(guests, n, pid, false);
 	else if (!strcmp(cmd, "null-stat"))
 		r = bench_null(n, false);
 	else if (!strcmp(cmd, "null-read"))

@@ -116,58 +116,40 @@ struct ctl_plan {
 	bool running;
 };
 
-/* Check one line against the plan and advance it.  The checks are those
- * the actions make, worked out before any of them runs, so that a
- * refused line leaves the lines before it unapplied.  Failures the plan
- * cannot foresee (the host out of memory, KVM refusing a state) still
- * stop the write where they happen. */
+/* Check one line against the plan and advance it, with the checks the
+ * actions themselves make (vm_priv.h), so that a refused line leaves the
+ * lines before it unapplied.  Failures the plan cannot foresee (the host
+ * out of memory, KVM refusing a state) still stop the write where they
+ * happen. */
 static int plan_line(const struct kvmfs_vm *vm, struct ctl_plan *p,
 		     const struct kvmfs_ctl_op *op, char *err, size_t errlen)
 {
+	char why[200];
+	int r = 0;
+
 	switch (op->verb) {
 	case KVMFS_CTL_MEM:
-		if (op->num == p->memsize)
-			break;
-		if (p->running) {
-			snprintf(err, errlen, "mem: the vCPU is running (stop it first)");
-			return -EBUSY;
-		}
-		if (op->num > p->mem_avail) {
-			snprintf(err, errlen, "mem: %" PRIu64 " bytes is over max_memory (%" PRIu64
-				 " bytes available to this VM)", op->num, p->mem_avail);
-			return -ENOMEM;
-		}
-		p->memsize = op->num;
+		r = kvmfs_check_mem(op->num, p->memsize, p->mem_avail, p->running,
+				    err, errlen);
+		if (!r)
+			p->memsize = op->num;
 		break;
-	case KVMFS_CTL_MODE: {
-		char why[200];
-		int r;
-
-		if (p->running) {
-			snprintf(err, errlen, "mode: the vCPU is running (echo stop > ctl first)");
-			return -EBUSY;
+	case KVMFS_CTL_MODE:
+		r = kvmfs_check_stopped("mode", p->running, err, errlen);
+		if (!r) {
+			r = kvmfs_mode_check(&op->mode, p->memsize, why, sizeof(why));
+			if (r < 0)
+				snprintf(err, errlen, "mode: %s", why);
 		}
-		r = kvmfs_mode_check(&op->mode, p->memsize, why, sizeof(why));
-		if (r < 0) {
-			snprintf(err, errlen, "mode: %s", why);
-			return r;
-		}
-		if (op->mode.mode == KVMFS_MODE_PAGED32 && !vm->host->paging32) {
-			snprintf(err, errlen, "mode paged32: this KVM refuses 32-bit paging (CR0.PG without EFER.LME; host status paging32 0)");
-			return -EOPNOTSUPP;
-		}
+		/* The only mode with paging outside long mode. */
+		if (!r && op->mode.mode == KVMFS_MODE_PAGED32)
+			r = kvmfs_check_paging(vm->host, KVMFS_CR0_PG, 0,
+					       "mode paged32", err, errlen);
 		break;
-	}
 	case KVMFS_CTL_RUN:
-		if (!p->memsize) {
-			snprintf(err, errlen, "run: no memory (echo 'mem SIZE' > ctl first)");
-			return -EINVAL;
-		}
-		if (p->running) {
-			snprintf(err, errlen, "run: already running");
-			return -EBUSY;
-		}
-		p->running = true;
+		r = kvmfs_check_run(p->memsize, p->running, err, errlen);
+		if (!r)
+			p->running = true;
 		break;
 	case KVMFS_CTL_STOP:
 	case KVMFS_CTL_RESET:
@@ -178,7 +160,7 @@ static int plan_line(const struct kvmfs_vm *vm, struct ctl_plan *p,
 	case KVMFS_CTL_STEP:
 		break;
 	}
-	return 0;
+	return r;
 }
 
 /* A single line needs no plan: each action refuses without changing

@@ -25,6 +25,13 @@ static void timer_arm(struct kvmfs_vcpu *v, unsigned ms)
 	timer_settime(v->timer, 0, &it, NULL);
 }
 
+/* a is at or before b. */
+static bool ts_le(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	       (a->tv_sec == b->tv_sec && a->tv_nsec <= b->tv_nsec);
+}
+
 static bool deadline_passed(const struct kvmfs_vcpu *v)
 {
 	struct timespec now;
@@ -32,9 +39,7 @@ static bool deadline_passed(const struct kvmfs_vcpu *v)
 	if (!v->has_deadline)
 		return false;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > v->deadline.tv_sec ||
-	       (now.tv_sec == v->deadline.tv_sec &&
-		now.tv_nsec >= v->deadline.tv_nsec);
+	return ts_le(&v->deadline, &now);
 }
 
 /* End the current run: record the answer and hand it to every waiter.
@@ -224,9 +229,7 @@ static void limit_run(struct kvmfs_vcpu *v, unsigned ms)
 		d.tv_sec++;
 		d.tv_nsec -= 1000000000;
 	}
-	if (v->has_deadline &&
-	    (v->deadline.tv_sec < d.tv_sec ||
-	     (v->deadline.tv_sec == d.tv_sec && v->deadline.tv_nsec <= d.tv_nsec)))
+	if (v->has_deadline && ts_le(&v->deadline, &d))
 		return;
 	v->has_deadline = true;
 	v->deadline = d;

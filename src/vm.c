@@ -208,12 +208,49 @@ int kvmfs_vm_sregs_read(struct kvmfs_vm *vm, GString *out)
 	return format_table(&kvmfs_sregs_table, &sregs, out);
 }
 
+int kvmfs_check_stopped(const char *what, bool running, char *err,
+			size_t errlen)
+{
+	if (!running)
+		return 0;
+	snprintf(err, errlen, "%s: the vCPU is running (echo stop > ctl first)", what);
+	return -EBUSY;
+}
+
+int kvmfs_check_paging(const struct kvmfs_host *h, uint64_t cr0,
+		       uint64_t efer, const char *what, char *err,
+		       size_t errlen)
+{
+	if (h->paging32 || !(cr0 & KVMFS_CR0_PG) || (efer & KVMFS_EFER_LME))
+		return 0;
+	snprintf(err, errlen, "%s: this KVM refuses 32-bit paging (CR0.PG without EFER.LME; host status paging32 0)",
+		 what);
+	return -EOPNOTSUPP;
+}
+
+int kvmfs_check_run(uint64_t memsize, bool running, char *err,
+		    size_t errlen)
+{
+	if (!memsize) {
+		snprintf(err, errlen, "run: no memory (echo 'mem SIZE' > ctl first)");
+		return -EINVAL;
+	}
+	if (running) {
+		snprintf(err, errlen, "run: already running");
+		return -EBUSY;
+	}
+	return 0;
+}
+
 static int busy(struct kvmfs_vm *vm, struct kvmfs_vcpu *vcpu, const char *file)
 {
-	if (!kvmfs_vcpu_running(vcpu))
-		return 0;
-	kvmfs_vm_set_error(vm, "%s: the vCPU is running (echo stop > ctl first)", file);
-	return -EBUSY;
+	char err[KVMFS_ERR_LEN];
+	int r = kvmfs_check_stopped(file, kvmfs_vcpu_running(vcpu), err,
+				    sizeof(err));
+
+	if (r < 0)
+		kvmfs_vm_set_error(vm, "%s", err);
+	return r;
 }
 
 int kvmfs_vm_regs_write(struct kvmfs_vm *vm, const char *text, size_t len)
@@ -259,11 +296,11 @@ static int apply_sregs(struct kvmfs_vm *vm, struct kvmfs_vcpu *vcpu,
 
 	/* Refuse before KVM sees it: where KVM drops CR0.PG outside long
 	 * mode it also leaves the vCPU to shut down on its next run. */
-	if (!vm->host->paging32 && (want->cr0 & KVMFS_CR0_PG) &&
-	    !(want->efer & KVMFS_EFER_LME)) {
-		kvmfs_vm_set_error(vm, "%s: this KVM refuses 32-bit paging (CR0.PG without EFER.LME; host status paging32 0)",
-				   what);
-		return -EOPNOTSUPP;
+	r = kvmfs_check_paging(vm->host, want->cr0, want->efer, what, err,
+			       sizeof(err));
+	if (r < 0) {
+		kvmfs_vm_set_error(vm, "%s", err);
+		return r;
 	}
 	r = kvmfs_vcpu_set_state(vcpu, want, regs, &got);
 	if (r < 0) {
@@ -507,18 +544,21 @@ int kvmfs_vm_translate_read(struct kvmfs_vm *vm, GString *out)
 int kvmfs_vm_run(struct kvmfs_vm *vm, kvmfs_run_done_fn done, void *cookie)
 {
 	struct kvmfs_vcpu *vcpu;
+	char err[KVMFS_ERR_LEN];
 	int r = with_vcpu(vm, &vcpu);
 
 	if (r < 0)
 		return r;
-	if (!vm->memsize) {
-		kvmfs_vm_set_error(vm, "run: no memory (echo 'mem SIZE' > ctl first)");
-		r = -EINVAL;
-	} else {
+	/* Whether it is running is checked (and a run started) under
+	 * the vCPU's lock: EBUSY comes from kvmfs_vcpu_run. */
+	r = kvmfs_check_run(vm->memsize, false, err, sizeof(err));
+	if (!r) {
 		r = kvmfs_vcpu_run(vcpu, done, cookie);
 		if (r == -EBUSY)
-			kvmfs_vm_set_error(vm, "run: already running");
+			kvmfs_check_run(vm->memsize, true, err, sizeof(err));
 	}
+	if (r < 0)
+		kvmfs_vm_set_error(vm, "%s", err);
 	kvmfs_vm_leave(vm);
 	return r;
 }

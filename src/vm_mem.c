@@ -120,10 +120,29 @@ undo:
 	return r;
 }
 
+int kvmfs_check_mem(uint64_t size, uint64_t old, uint64_t avail,
+		    bool running, char *err, size_t errlen)
+{
+	if (size == old)
+		return 0;
+	if (running) {
+		snprintf(err, errlen, "mem: the vCPU is running (stop it first)");
+		return -EBUSY;
+	}
+	if (size > avail) {
+		snprintf(err, errlen, "mem: %" PRIu64 " bytes is over max_memory "
+			 "(%" PRIu64 " bytes available to this VM)", size, avail);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int kvmfs_vm_set_mem(struct kvmfs_vm *vm, uint64_t size)
 {
 	struct kvmfs_host *h = vm->host;
+	char err[KVMFS_ERR_LEN];
 	uint64_t old;
+	bool running;
 	int r;
 
 	if (size < 4096 || size % 4096) {
@@ -141,25 +160,19 @@ int kvmfs_vm_set_mem(struct kvmfs_vm *vm, uint64_t size)
 		pthread_rwlock_unlock(&vm->rw);
 		return 0;
 	}
-	if (vm->vcpu && kvmfs_vcpu_running(vm->vcpu)) {
-		pthread_rwlock_unlock(&vm->rw);
-		kvmfs_vm_set_error(vm, "mem: the vCPU is running (stop it first)");
-		return -EBUSY;
-	}
+	running = vm->vcpu && kvmfs_vcpu_running(vm->vcpu);
 	pthread_mutex_lock(&h->lock);
-	if (size > old && size - old > h->cfg.max_memory - h->mem_used) {
-		uint64_t avail = h->cfg.max_memory - h->mem_used + old;
-
-		pthread_mutex_unlock(&h->lock);
-		pthread_rwlock_unlock(&vm->rw);
-		kvmfs_vm_set_error(vm, "mem: %" PRIu64 " bytes is over max_memory "
-				   "(%" PRIu64 " bytes available to this VM)",
-				   size, avail);
-		return -ENOMEM;
-	}
-	if (size > old)
+	/* This VM's own memory counts as available to it. */
+	r = kvmfs_check_mem(size, old, h->cfg.max_memory - h->mem_used + old,
+			    running, err, sizeof(err));
+	if (!r && size > old)
 		h->mem_used += size - old;
 	pthread_mutex_unlock(&h->lock);
+	if (r < 0) {
+		pthread_rwlock_unlock(&vm->rw);
+		kvmfs_vm_set_error(vm, "%s", err);
+		return r;
+	}
 
 	r = remap(vm, size);
 

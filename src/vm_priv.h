@@ -64,6 +64,24 @@ int kvmfs_vm_vcpu(struct kvmfs_vm *vm, struct kvmfs_vcpu **out);
 int kvmfs_vm_enter(struct kvmfs_vm *vm);
 void kvmfs_vm_leave(struct kvmfs_vm *vm);
 int kvmfs_vm_set_console_size(struct kvmfs_vm *vm, uint64_t size);
+
+/* The refusals a command makes before it changes anything, as functions
+ * of the state it would apply to: the commands run them on the VM as it
+ * is, ctl's plan of a multi-line write (ctl.c) on the state the earlier
+ * lines leave.  0, or -errno with the reason in err. */
+/* mem SIZE, the VM having OLD bytes and AVAIL allowed by max_memory. */
+int kvmfs_check_mem(uint64_t size, uint64_t old, uint64_t avail,
+		    bool running, char *err, size_t errlen);
+/* Anything WHAT that needs the vCPU stopped. */
+int kvmfs_check_stopped(const char *what, bool running, char *err,
+			size_t errlen);
+/* Registers with these CR0 and EFER on this host (32-bit paging). */
+int kvmfs_check_paging(const struct kvmfs_host *h, uint64_t cr0,
+		       uint64_t efer, const char *what, char *err,
+		       size_t errlen);
+/* run with MEMSIZE bytes of memory, RUNNING or not. */
+int kvmfs_check_run(uint64_t memsize, bool running, char *err,
+		    size_t errlen);
 int kvmfs_vm_set_mode(struct kvmfs_vm *vm, const struct kvmfs_mode_args *a);
 
 #endif
