@@ -7,6 +7,8 @@
 set -u
 : "${BROKEN_KVMFS:?BROKEN_KVMFS must point at kvmfs-broken-paged32}"
 here=$(cd "$(dirname "$0")" && pwd)
+# Its own console log, so that the real lane's log stays for reading.
+export FULLKVM_LOG=${FULLKVM_CACHE:-${BUILDDIR:-$here/../../build}/fullkvm}/canfail-console.log
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
