@@ -253,7 +253,32 @@ struct dir_handle {
 	GPtrArray *names;	/* snapshot at opendir */
 	GArray *inos;
 	GArray *modes;
+	GList link;		/* in open_dirs */
 };
+
+/* Like the open files (fs_file.c): a server told to exit may never see
+ * the RELEASEDIR of a directory a client still holds. */
+static GQueue open_dirs = G_QUEUE_INIT;
+static pthread_mutex_t open_dirs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void dir_handle_free(struct dir_handle *d)
+{
+	g_ptr_array_free(d->names, TRUE);
+	g_array_free(d->inos, TRUE);
+	g_array_free(d->modes, TRUE);
+	g_free(d);
+}
+
+void kvmfs_fs_free_handles(void)
+{
+	GList *l;
+
+	pthread_mutex_lock(&open_dirs_lock);
+	while ((l = g_queue_pop_head_link(&open_dirs)))
+		dir_handle_free(l->data);
+	pthread_mutex_unlock(&open_dirs_lock);
+	kvmfs_fs_free_open_files();
+}
 
 static void dir_add(struct dir_handle *d, const char *name, fuse_ino_t ino,
 		    mode_t mode)
@@ -312,6 +337,10 @@ static void kvmfs_opendir(fuse_req_t req, fuse_ino_t ino,
 				vm_files[i].mode);
 	}
 	kvmfs_vm_unref(vm);
+	d->link.data = d;
+	pthread_mutex_lock(&open_dirs_lock);
+	g_queue_push_tail_link(&open_dirs, &d->link);
+	pthread_mutex_unlock(&open_dirs_lock);
 	fi->fh = (uintptr_t)d;
 	fuse_reply_open(req, fi);
 }
@@ -346,10 +375,10 @@ static void kvmfs_releasedir(fuse_req_t req, fuse_ino_t ino,
 	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
 
 	(void)ino;
-	g_ptr_array_free(d->names, TRUE);
-	g_array_free(d->inos, TRUE);
-	g_array_free(d->modes, TRUE);
-	g_free(d);
+	pthread_mutex_lock(&open_dirs_lock);
+	g_queue_unlink(&open_dirs, &d->link);
+	pthread_mutex_unlock(&open_dirs_lock);
+	dir_handle_free(d);
 	fuse_reply_err(req, 0);
 }
 

@@ -9,7 +9,7 @@
 extern const struct fuse_lowlevel_ops kvmfs_fs_ops;
 
 /* After the session loop and after every vCPU thread is gone: free the
- * files clients still held open. */
-void kvmfs_fs_free_open_files(void);
+ * files and directories clients still held open. */
+void kvmfs_fs_free_handles(void);
 
 #endif

@@ -47,6 +47,8 @@ int kvmfs_fs_resolve(struct kvmfs_host *h, fuse_ino_t ino, enum kind *kind,
 void kvmfs_fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void kvmfs_fs_release(fuse_req_t req, fuse_ino_t ino,
 		      struct fuse_file_info *fi);
+/* Free the files the kernel never released (see kvmfs_fs_free_handles). */
+void kvmfs_fs_free_open_files(void);
 void kvmfs_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		   struct fuse_file_info *fi);
 void kvmfs_fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,

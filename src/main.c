@@ -232,7 +232,7 @@ int main(int argc, char *argv[])
 		ret = 0;
 	ret = ret ? 1 : 0;
 	kvmfs_host_free(host);
-	kvmfs_fs_free_open_files();
+	kvmfs_fs_free_handles();
 out_unmount:
 	fuse_session_unmount(se);
 out_signals:
