@@ -256,28 +256,47 @@ struct dir_handle {
 	GList link;		/* in open_dirs */
 };
 
-/* Like the open files (fs_file.c): a server told to exit may never see
- * the RELEASEDIR of a directory a client still holds. */
-static GQueue open_dirs = G_QUEUE_INIT;
-static pthread_mutex_t open_dirs_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void dir_handle_free(struct dir_handle *d)
+static void dir_handle_free(void *handle)
 {
+	struct dir_handle *d = handle;
+
 	g_ptr_array_free(d->names, TRUE);
 	g_array_free(d->inos, TRUE);
 	g_array_free(d->modes, TRUE);
 	g_free(d);
 }
 
-void kvmfs_fs_free_handles(void)
+static struct handle_set open_dirs = HANDLE_SET_INIT(dir_handle_free);
+
+void handle_set_add(struct handle_set *s, GList *link)
+{
+	pthread_mutex_lock(&s->lock);
+	g_queue_push_tail_link(&s->live, link);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void handle_set_release(struct handle_set *s, GList *link)
+{
+	pthread_mutex_lock(&s->lock);
+	g_queue_unlink(&s->live, link);
+	pthread_mutex_unlock(&s->lock);
+	s->free_one(link->data);
+}
+
+void handle_set_free_all(struct handle_set *s)
 {
 	GList *l;
 
-	pthread_mutex_lock(&open_dirs_lock);
-	while ((l = g_queue_pop_head_link(&open_dirs)))
-		dir_handle_free(l->data);
-	pthread_mutex_unlock(&open_dirs_lock);
-	kvmfs_fs_free_open_files();
+	pthread_mutex_lock(&s->lock);
+	while ((l = g_queue_pop_head_link(&s->live)))
+		s->free_one(l->data);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void kvmfs_fs_free_handles(void)
+{
+	handle_set_free_all(&open_dirs);
+	handle_set_free_all(&kvmfs_open_files);
 }
 
 static void dir_add(struct dir_handle *d, const char *name, fuse_ino_t ino,
@@ -338,9 +357,7 @@ static void kvmfs_opendir(fuse_req_t req, fuse_ino_t ino,
 	}
 	kvmfs_vm_unref(vm);
 	d->link.data = d;
-	pthread_mutex_lock(&open_dirs_lock);
-	g_queue_push_tail_link(&open_dirs, &d->link);
-	pthread_mutex_unlock(&open_dirs_lock);
+	handle_set_add(&open_dirs, &d->link);
 	fi->fh = (uintptr_t)d;
 	fuse_reply_open(req, fi);
 }
@@ -375,10 +392,7 @@ static void kvmfs_releasedir(fuse_req_t req, fuse_ino_t ino,
 	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
 
 	(void)ino;
-	pthread_mutex_lock(&open_dirs_lock);
-	g_queue_unlink(&open_dirs, &d->link);
-	pthread_mutex_unlock(&open_dirs_lock);
-	dir_handle_free(d);
+	handle_set_release(&open_dirs, &d->link);
 	fuse_reply_err(req, 0);
 }
 

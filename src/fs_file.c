@@ -22,16 +22,13 @@ struct open_file {
 	GString *text;			/* generated content being read */
 	bool made;			/* vms/new: a VM was created */
 	int64_t console_delta;		/* stream position - file offset */
-	GList link;			/* in open_files */
+	GList link;			/* in kvmfs_open_files */
 };
 
-/* Every open file, so that shutting down frees the ones the kernel
- * never released (a server told to exit while clients hold files). */
-static GQueue open_files = G_QUEUE_INIT;
-static pthread_mutex_t open_files_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void open_file_free(struct open_file *fh)
+static void open_file_free(void *handle)
 {
+	struct open_file *fh = handle;
+
 	kvmfs_vm_unref(fh->vm);
 	if (fh->text)
 		g_string_free(fh->text, TRUE);
@@ -39,15 +36,7 @@ static void open_file_free(struct open_file *fh)
 	g_free(fh);
 }
 
-void kvmfs_fs_free_open_files(void)
-{
-	GList *l;
-
-	pthread_mutex_lock(&open_files_lock);
-	while ((l = g_queue_pop_head_link(&open_files)))
-		open_file_free(l->data);
-	pthread_mutex_unlock(&open_files_lock);
-}
+struct handle_set kvmfs_open_files = HANDLE_SET_INIT(open_file_free);
 
 static struct open_file *fh_of(struct fuse_file_info *fi)
 {
@@ -84,9 +73,7 @@ void kvmfs_fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fh->vm = vm;
 	pthread_mutex_init(&fh->lock, NULL);
 	fh->link.data = fh;
-	pthread_mutex_lock(&open_files_lock);
-	g_queue_push_tail_link(&open_files, &fh->link);
-	pthread_mutex_unlock(&open_files_lock);
+	handle_set_add(&kvmfs_open_files, &fh->link);
 	fi->fh = (uintptr_t)fh;
 	/* Never stale, and large requests for memory. */
 	fi->direct_io = 1;
@@ -100,10 +87,7 @@ void kvmfs_fs_release(fuse_req_t req, fuse_ino_t ino,
 	struct open_file *fh = fh_of(fi);
 
 	(void)ino;
-	pthread_mutex_lock(&open_files_lock);
-	g_queue_unlink(&open_files, &fh->link);
-	pthread_mutex_unlock(&open_files_lock);
-	open_file_free(fh);
+	handle_set_release(&kvmfs_open_files, &fh->link);
 	fuse_reply_err(req, 0);
 }
 

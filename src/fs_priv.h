@@ -7,6 +7,8 @@
 #include "fs.h"
 #include "vm.h"
 
+#include <glib.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 enum kind {
@@ -47,8 +49,22 @@ int kvmfs_fs_resolve(struct kvmfs_host *h, fuse_ino_t ino, enum kind *kind,
 void kvmfs_fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void kvmfs_fs_release(fuse_req_t req, fuse_ino_t ino,
 		      struct fuse_file_info *fi);
-/* Free the files the kernel never released (see kvmfs_fs_free_handles). */
-void kvmfs_fs_free_open_files(void);
+
+/* The handles (open files, open directories) the kernel holds.  A server
+ * told to exit may never see the release of some of them, so each kind
+ * keeps its live handles in a set and frees the rest at exit. */
+struct handle_set {
+	GQueue live;
+	pthread_mutex_t lock;
+	void (*free_one)(void *handle);
+};
+#define HANDLE_SET_INIT(f) { G_QUEUE_INIT, PTHREAD_MUTEX_INITIALIZER, (f) }
+/* link->data must be the handle. */
+void handle_set_add(struct handle_set *s, GList *link);
+/* Unlink and free one handle (a RELEASE). */
+void handle_set_release(struct handle_set *s, GList *link);
+void handle_set_free_all(struct handle_set *s);
+extern struct handle_set kvmfs_open_files;
 void kvmfs_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		   struct fuse_file_info *fi);
 void kvmfs_fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
