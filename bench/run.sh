@@ -29,6 +29,7 @@ steps_batched=64000
 nvms=1000
 idle_vms=256
 mem_mib=256
+kvmfs_opts=()
 
 usage() {
 	cat <<EOF
@@ -45,6 +46,7 @@ usage: bench/run.sh [options]
   --only LIST    comma-separated subset of: exits,lifecycle,regs,mem,vms,rss,step
   --no-build     do not run meson
   --no-strace    skip the check that regs reads issue no vCPU ioctl
+  -o OPTS        mount options for kvmfs, e.g. -o noseccomp (repeatable)
 EOF
 }
 
@@ -60,6 +62,7 @@ while [ $# -gt 0 ]; do
 	--only) only=$2; shift ;;
 	--no-build) do_build=0 ;;
 	--no-strace) use_strace=0 ;;
+	-o) kvmfs_opts+=(-o "$2"); shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -148,7 +151,11 @@ fi
 mount_kvmfs() {
 	mkdir -p "$1"
 	mounts+=("$1")
-	"${pinned[@]}" "${2:-$kvmfs}" -f "$1" 2>>"$tmp/server.log" &
+	if [ -n "${2:-}" ]; then
+		"${pinned[@]}" "$2" -f "$1" 2>>"$tmp/server.log" &
+	else
+		"${pinned[@]}" "$kvmfs" ${kvmfs_opts[@]+"${kvmfs_opts[@]}"} -f "$1" 2>>"$tmp/server.log" &
+	fi
 	server=$!
 	servers+=("$server")
 	for _ in $(seq 100); do
@@ -246,6 +253,9 @@ if rev=$(git -C "$srcdir" rev-parse --short HEAD 2>/dev/null); then
 		rev="$rev with changes in src/"
 	fi
 	echo "kvmfs at commit $rev"
+fi
+if [ ${#kvmfs_opts[@]} -gt 0 ]; then
+	echo "kvmfs mounted with: ${kvmfs_opts[*]}"
 fi
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 start=$(date +%s)

@@ -174,9 +174,10 @@ void kvmfs_host_status(struct kvmfs_host *h, GString *out)
 	pthread_mutex_lock(&h->lock);
 	g_string_append_printf(out,
 			       "vms %u\nmax_vms %u\nmemory %" PRIu64
-			       "\nmax_memory %" PRIu64 "\npaging32 %d\nerror %s\n",
+			       "\nmax_memory %" PRIu64 "\npaging32 %d\nseccomp %d\nerror %s\n",
 			       g_hash_table_size(h->by_name), h->cfg.max_vms,
-			       h->mem_used, h->cfg.max_memory, h->paging32, h->error);
+			       h->mem_used, h->cfg.max_memory, h->paging32,
+			       h->cfg.seccomp, h->error);
 	pthread_mutex_unlock(&h->lock);
 }
 

@@ -22,8 +22,10 @@ void kvmfs_log_init(int foreground, int debug)
 {
 	log_to_stderr = foreground;
 	log_debug = debug;
+	/* Connect to syslog now: the vCPU threads, which may log, cannot
+	 * open sockets (sandbox.h). */
 	if (!foreground)
-		openlog("kvmfs", LOG_PID, LOG_DAEMON);
+		openlog("kvmfs", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
 static void vlog(int prio, const char *fmt, va_list ap)

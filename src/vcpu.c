@@ -7,6 +7,7 @@
 #include "vcpu_priv.h"
 
 #include "log.h"
+#include "sandbox.h"
 
 #include <errno.h>
 #include <glib.h>
@@ -153,11 +154,15 @@ static void *vcpu_thread(void *arg)
 	int r;
 
 	v->tid = (pid_t)syscall(SYS_gettid);
+	/* For top -H, gdb and the tests. */
+	pthread_setname_np(pthread_self(), "kvmfs-vcpu");
 	/* A busy guest must not starve the FUSE workers that answer every
 	 * other file: vCPU threads run at a lower priority. */
 	if (setpriority(PRIO_PROCESS, (id_t)v->tid, KVMFS_VCPU_NICE) < 0)
 		kvmfs_debug("vcpu: setpriority: %s", strerror(errno));
 	r = vcpu_setup(v, err, sizeof(err));
+	if (r == 0 && v->cfg.sandbox)
+		r = kvmfs_sandbox_vcpu(v->fd, err, sizeof(err));
 	this_run = v->run;
 	pthread_mutex_lock(&v->lock);
 	v->ready = true;

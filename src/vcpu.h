@@ -34,6 +34,9 @@ struct kvmfs_vcpu_config {
 	/* Guest output to port 0xE9, from the vCPU thread. */
 	void (*console)(void *ctx, const void *data, size_t len);
 	void *ctx;
+	/* Put the thread under the seccomp filter of sandbox.h once the
+	 * vCPU is set up. */
+	bool sandbox;
 };
 
 int kvmfs_vcpu_create(const struct kvmfs_vcpu_config *cfg,

@@ -75,6 +75,7 @@ int kvmfs_vm_vcpu(struct kvmfs_vm *vm, struct kvmfs_vcpu **out)
 		.cpuid = vm->host->cpuid,
 		.console = console_out,
 		.ctx = vm,
+		.sandbox = vm->host->cfg.seccomp,
 	};
 	char err[160];
 	int r = 0;

@@ -20,6 +20,7 @@ struct kvmfs_host_config {
 	const char *kvm_path;
 	unsigned max_vms;
 	uint64_t max_memory;
+	bool seccomp;		/* vCPU threads under sandbox.h's filter */
 };
 
 /* Open /dev/kvm and check the API version: what start-up needs before

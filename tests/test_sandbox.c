@@ -1,0 +1,165 @@
+/* The vCPU threads' seccomp filter, installed for real: in a child
+ * process, one thread takes the filter and tries what a vCPU thread may
+ * and may not do; the child's other thread must stay unfiltered. */
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static void test_build_sizes(void **state)
+{
+	struct sock_filter ins[KVMFS_SANDBOX_MAX];
+	size_t n = kvmfs_sandbox_build(ins, KVMFS_SANDBOX_MAX, 3);
+
+	(void)state;
+	assert_true(n > 10);
+	assert_true(n <= KVMFS_SANDBOX_MAX);
+	/* Too little room: nothing half-written is returned. */
+	assert_int_equal(kvmfs_sandbox_build(ins, n - 1, 3), 0);
+	assert_int_equal(kvmfs_sandbox_build(ins, n, 3), n);
+	/* The last two instructions are the answers. */
+	assert_int_equal(ins[n - 1].code, BPF_RET | BPF_K);
+	assert_int_equal(ins[n - 2].code, BPF_RET | BPF_K);
+}
+
+/* Results of the filtered thread, one bit per failed check. */
+struct probe {
+	int fd;			/* stands in for the vCPU fd */
+	int other_fd;
+	int pipe_w;
+	unsigned failed;
+	char why[256];
+};
+
+static void check(struct probe *p, unsigned bit, int ok, const char *what)
+{
+	if (!ok) {
+		p->failed |= 1u << bit;
+		snprintf(p->why + strlen(p->why), sizeof(p->why) - strlen(p->why),
+			 "%s; ", what);
+	}
+}
+
+static void *filtered(void *arg)
+{
+	struct probe *p = arg;
+	char err[200];
+	void *m;
+	int r;
+
+	if (kvmfs_sandbox_vcpu(p->fd, err, sizeof(err)) < 0) {
+		check(p, 0, 0, err);
+		return NULL;
+	}
+	/* Allowed: the vCPU ioctls on its own fd reach the driver (here
+	 * /dev/null, which answers ENOTTY), memory, writing, time. */
+	errno = 0;
+	r = ioctl(p->fd, KVM_RUN, 0);
+	check(p, 1, r < 0 && errno == ENOTTY, "KVM_RUN on the vCPU fd was not let through");
+	errno = 0;
+	r = ioctl(p->fd, KVM_GET_REGS, NULL);
+	check(p, 2, r < 0 && errno == ENOTTY, "KVM_GET_REGS was not let through");
+	m = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	check(p, 3, m != MAP_FAILED, "mmap refused");
+	if (m != MAP_FAILED)
+		check(p, 4, munmap(m, 1 << 20) == 0, "munmap refused");
+	free(malloc(1 << 20));
+	check(p, 5, write(p->pipe_w, "x", 1) == 1, "write refused");
+
+	/* Refused with EPERM: files, sockets, other ioctls, other fds,
+	 * processes. */
+	errno = 0;
+	r = open("/dev/null", O_RDONLY);
+	check(p, 6, r < 0 && errno == EPERM, "open was allowed");
+	errno = 0;
+	r = (int)syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY);
+	check(p, 7, r < 0 && errno == EPERM, "openat was allowed");
+	errno = 0;
+	r = socket(AF_UNIX, SOCK_STREAM, 0);
+	check(p, 8, r < 0 && errno == EPERM, "socket was allowed");
+	errno = 0;
+	r = ioctl(p->fd, KVM_CREATE_VCPU, 0);
+	check(p, 9, r < 0 && errno == EPERM, "KVM_CREATE_VCPU was allowed");
+	errno = 0;
+	r = ioctl(p->other_fd, KVM_RUN, 0);
+	check(p, 10, r < 0 && errno == EPERM, "KVM_RUN on another fd was allowed");
+	errno = 0;
+	r = (int)syscall(SYS_fork);
+	if (r == 0)
+		_exit(0);
+	check(p, 11, r < 0 && errno == EPERM, "fork was allowed");
+	errno = 0;
+	r = (int)syscall(SYS_execve, "/bin/true", (char *[]){ NULL }, (char *[]){ NULL });
+	check(p, 12, r < 0 && errno == EPERM, "execve was allowed");
+	errno = 0;
+	r = close(p->other_fd);
+	check(p, 13, r < 0 && errno == EPERM, "close was allowed");
+	return NULL;
+}
+
+static void test_filter_in_a_thread(void **state)
+{
+	int pipefd[2], st;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(pipe(pipefd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct probe p = { 0 };
+		pthread_t t;
+		int fd;
+
+		p.fd = open("/dev/null", O_RDWR);
+		p.other_fd = open("/dev/null", O_RDWR);
+		p.pipe_w = pipefd[1];
+		if (p.fd < 0 || p.other_fd < 0 || pthread_create(&t, NULL, filtered, &p))
+			_exit(100);
+		pthread_join(t, NULL);
+		/* The thread that did not install the filter is free. */
+		fd = open("/dev/null", O_RDONLY);
+		check(&p, 14, fd >= 0, "the other thread was filtered too");
+		if (p.failed)
+			fprintf(stderr, "sandbox: %s\n", p.why);
+		_exit(p.failed ? 1 : 0);
+	}
+	close(pipefd[1]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	{
+		char c = 0;
+
+		assert_int_equal(read(pipefd[0], &c, 1), 1);
+		assert_int_equal(c, 'x');
+	}
+	close(pipefd[0]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_build_sizes),
+		cmocka_unit_test(test_filter_in_a_thread),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
