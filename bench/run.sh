@@ -46,7 +46,7 @@ usage: bench/run.sh [options]
   --only LIST    comma-separated subset of: exits,lifecycle,regs,mem,vms,rss,step
   --no-build     do not run meson
   --no-strace    skip the check that regs reads issue no vCPU ioctl
-  -o OPTS        mount options for kvmfs, e.g. -o noseccomp (repeatable)
+  -o OPTS        mount options for kvmfs, e.g. -o seccomp (repeatable)
 EOF
 }
 

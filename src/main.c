@@ -22,7 +22,7 @@ struct options {
 	char *kvm_path;
 	char *max_memory;
 	unsigned max_vms;
-	int noseccomp;
+	int seccomp;
 	int show_help;
 	int show_version;
 	char *mountpoint;
@@ -38,7 +38,7 @@ static const struct fuse_opt kvmfs_opts[] = {
 	OPT("kvm=%s", kvm_path),
 	OPT("max_memory=%s", max_memory),
 	OPT("max_vms=%u", max_vms),
-	OPT("noseccomp", noseccomp),
+	OPT("seccomp", seccomp),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -99,8 +99,8 @@ static void usage(const char *prog)
 	       "    -o max_vms=N           most VMs at once (default: 4096)\n"
 	       "    -o max_memory=SIZE     guest memory of all VMs together, e.g. 8G\n"
 	       "                           (default: half of physical memory)\n"
-	       "    -o noseccomp           no seccomp filter on vCPU threads\n"
-	       "                           (default: filtered, see kvmfs(1))\n"
+	       "    -o seccomp             vCPU threads under a seccomp filter\n"
+	       "                           (default: off, see kvmfs(1))\n"
 	       "    -o allow_other         let other users in; kvmfs then turns on\n"
 	       "                           default_permissions so the mode bits hold\n"
 	       "\n"
@@ -172,7 +172,7 @@ int main(int argc, char *argv[])
 	}
 	hcfg.kvm_path = o.kvm_path ? o.kvm_path : "/dev/kvm";
 	hcfg.max_vms = o.max_vms;
-	hcfg.seccomp = !o.noseccomp;
+	hcfg.seccomp = o.seccomp;
 	hcfg.max_memory = default_max_memory();
 	if (o.max_memory &&
 	    kvmfs_parse_size(o.max_memory, strlen(o.max_memory), &hcfg.max_memory) < 0) {

@@ -12,6 +12,13 @@
 #include <linux/filter.h>
 #include <stddef.h>
 
+/* What the filter allows: these system calls whatever their arguments,
+ * and ioctl on the vCPU fd with these requests. */
+extern const unsigned kvmfs_sandbox_calls[];
+extern const size_t kvmfs_sandbox_ncalls;
+extern const unsigned kvmfs_sandbox_ioctls[];
+extern const size_t kvmfs_sandbox_nioctls;
+
 /* The largest program kvmfs_sandbox_build writes. */
 #define KVMFS_SANDBOX_MAX 96
 

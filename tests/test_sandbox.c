@@ -5,10 +5,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
 #include <linux/kvm.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,6 +40,101 @@ static void test_build_sizes(void **state)
 	/* The last two instructions are the answers. */
 	assert_int_equal(ins[n - 1].code, BPF_RET | BPF_K);
 	assert_int_equal(ins[n - 2].code, BPF_RET | BPF_K);
+}
+
+/* Run a filter on one seccomp_data the way the kernel does: only the
+ * instructions kvmfs_sandbox_build writes (loads of 32-bit words,
+ * forward jumps, returns) are known; anything else fails the test. */
+static uint32_t emulate(const struct sock_filter *ins, size_t n,
+			const struct seccomp_data *d)
+{
+	uint32_t a = 0;
+	size_t pc = 0;
+
+	while (pc < n) {
+		const struct sock_filter *f = &ins[pc];
+
+		switch (f->code) {
+		case BPF_LD | BPF_W | BPF_ABS:
+			assert_true(f->k + 4 <= sizeof(*d) && f->k % 4 == 0);
+			memcpy(&a, (const char *)d + f->k, 4);
+			pc++;
+			break;
+		case BPF_JMP | BPF_JEQ | BPF_K:
+			pc += 1 + (a == f->k ? f->jt : f->jf);
+			break;
+		case BPF_JMP | BPF_JGE | BPF_K:
+			pc += 1 + (a >= f->k ? f->jt : f->jf);
+			break;
+		case BPF_JMP | BPF_JA:
+			pc += 1 + f->k;
+			break;
+		case BPF_RET | BPF_K:
+			return f->k;
+		default:
+			fail_msg("unexpected BPF instruction 0x%x at %zu", f->code, pc);
+		}
+	}
+	fail_msg("ran off the end of the program");
+	return 0;
+}
+
+static bool listed(const unsigned *list, size_t n, unsigned v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i] == v)
+			return true;
+	return false;
+}
+
+/* Every system call number, every listed ioctl and some others, the
+ * wrong ABIs: the program answers exactly what the lists say. */
+static void test_program_answers(void **state)
+{
+	const uint32_t allow = SECCOMP_RET_ALLOW, deny = SECCOMP_RET_ERRNO | EPERM;
+	struct sock_filter ins[KVMFS_SANDBOX_MAX];
+	size_t n = kvmfs_sandbox_build(ins, KVMFS_SANDBOX_MAX, 7);
+	struct seccomp_data d = { .arch = AUDIT_ARCH_X86_64 };
+	unsigned allowed = 0;
+
+	(void)state;
+	assert_true(n > 0);
+	for (unsigned nr = 0; nr < 1024; nr++) {
+		uint32_t want = listed(kvmfs_sandbox_calls, kvmfs_sandbox_ncalls, nr) ? allow : deny;
+
+		if (nr == SYS_ioctl)
+			continue;
+		d.nr = (int)nr;
+		if (emulate(ins, n, &d) != want)
+			fail_msg("system call %u: got 0x%x, want 0x%x", nr,
+				 emulate(ins, n, &d), want);
+		allowed += want == allow;
+	}
+	assert_int_equal(allowed, kvmfs_sandbox_ncalls);
+	/* The same numbers through the x32 ABI, or from a 32-bit entry. */
+	d.nr = SYS_write | 0x40000000;
+	assert_int_equal(emulate(ins, n, &d), deny);
+	d.nr = SYS_write;
+	d.arch = AUDIT_ARCH_I386;
+	assert_int_equal(emulate(ins, n, &d), deny);
+	d.arch = AUDIT_ARCH_X86_64;
+	/* ioctl: the listed requests on fd 7 only; the kernel sees only the
+	 * low 32 bits of both. */
+	d.nr = SYS_ioctl;
+	for (size_t i = 0; i < kvmfs_sandbox_nioctls; i++) {
+		d.args[0] = 7;
+		d.args[1] = kvmfs_sandbox_ioctls[i];
+		assert_int_equal(emulate(ins, n, &d), allow);
+		d.args[0] = 8;
+		assert_int_equal(emulate(ins, n, &d), deny);
+		d.args[0] = 7 | (1ull << 32);
+		assert_int_equal(emulate(ins, n, &d), allow);
+	}
+	d.args[0] = 7;
+	d.args[1] = KVM_CREATE_VCPU;
+	assert_int_equal(emulate(ins, n, &d), deny);
+	d.args[1] = FIONREAD;
+	assert_int_equal(emulate(ins, n, &d), deny);
 }
 
 /* Results of the filtered thread, one bit per failed check. */
@@ -158,6 +256,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_build_sizes),
+		cmocka_unit_test(test_program_answers),
 		cmocka_unit_test(test_filter_in_a_thread),
 	};
 

@@ -177,8 +177,10 @@ mount_kvmfs() {
 	mkdir "$MNT"
 	trap cleanup_mount EXIT
 	# KVMFS_WRAPPER runs the server under a tool, e.g. valgrind
-	# (docs/robustness.md).
-	${KVMFS_WRAPPER:-} "$KVMFS" -f "$@" "$MNT" 2>"$WORK/server.log" &
+	# (docs/robustness.md); KVMFS_MOUNT_OPTS adds options to every mount,
+	# e.g. "-o seccomp" (CI's sanitizer lane).
+	# shellcheck disable=SC2086
+	${KVMFS_WRAPPER:-} "$KVMFS" -f ${KVMFS_MOUNT_OPTS:-} "$@" "$MNT" 2>"$WORK/server.log" &
 	KVMFS_PID=$!
 	for _ in $(seq 100); do
 		if mountpoint -q "$MNT"; then
