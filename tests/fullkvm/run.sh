@@ -21,6 +21,10 @@
 #   (default)        every test but those in tests/fullkvm/not-in-lane
 #                    (too slow under emulation), unless FULLKVM_TESTS is set
 #   --all            every test, even those in not-in-lane
+#   --complement     the default selection where this machine has a usable
+#                    /dev/kvm; where it has none, only tests/fullkvm/*.sh,
+#                    because each integration test then runs itself in the
+#                    lane (meson's fullkvm test uses this)
 #   --qemu PATH      the qemu-system-x86_64 to use (default: $QEMU, or the
 #                    one on PATH)
 #   --timeout SEC    kill QEMU after SEC seconds, each boot (default 900,
@@ -32,6 +36,12 @@
 #   --allow-skip     a test that exits 77 (skip) does not fail the lane
 #   --shell          boot to a shell on this terminal instead of the tests
 #   --list           list the tests the lane would run, and exit
+#   --exec CMD       run the shell command CMD inside (in a copy of the
+#                    source tree, with the environment below) instead of
+#                    the tests; print only its output; exit with its status
+#   --payload DIR    put a copy of DIR at /kvmfs/payload inside (a tree a
+#                    test made on this machine, e.g. a destdir install)
+#   --quiet          say nothing but the tests' output and failures
 #
 # Environment (as meson test sets it; defaults from this script's place):
 #   KVMFS      the kvmfs binary           (BUILDDIR/src/kvmfs)
@@ -86,6 +96,10 @@ allow_skip=0
 all=0
 shell=0
 list=0
+exec_cmd=
+complement=0
+payload=
+quiet=0
 
 die() {
 	echo "fullkvm: $*" >&2
@@ -112,6 +126,7 @@ while [ $# -gt 0 ]; do
 		tests+=("${more[@]}")
 		shift ;;
 	--all) all=1; tests=(); shift ;;
+	--complement) complement=1; shift ;;
 	--qemu) [ $# -ge 2 ] || die "--qemu needs a path"; QEMU=$2; shift 2 ;;
 	--qemu=*) QEMU=${1#--qemu=}; shift ;;
 	--timeout) [ $# -ge 2 ] || die "--timeout needs seconds"; FULLKVM_TIMEOUT=$2; shift 2 ;;
@@ -122,6 +137,9 @@ while [ $# -gt 0 ]; do
 	--allow-skip) allow_skip=1; shift ;;
 	--shell) shell=1; shift ;;
 	--list) list=1; shift ;;
+	--exec) [ $# -ge 2 ] || die "--exec needs a command"; exec_cmd=$2; shift 2 ;;
+	--payload) [ $# -ge 2 ] || die "--payload needs a directory"; payload=$2; shift 2 ;;
+	--quiet) quiet=1; shift ;;
 	-h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
 	*) die "unknown option '$1' (see --help)" ;;
 	esac
@@ -170,10 +188,22 @@ done <"$here/not-in-lane"
 selected=()
 if [ "$all" = 1 ]; then
 	mapfile -t selected < <(all_tests)
+elif [ -n "$exec_cmd" ]; then
+	:
 elif [ ${#tests[@]} -eq 0 ]; then
+	host_kvm=1
+	if [ "${KVMFS_NO_HOST_KVM:-}" = 1 ] || [ ! -c /dev/kvm ] || [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+		host_kvm=0
+	fi
+	if [ "$complement" = 1 ] && [ "$host_kvm" = 0 ]; then
+		echo "fullkvm: no usable /dev/kvm here, so the integration tests run in the lane one by one; this run has tests/fullkvm/ only"
+	fi
 	while read -r t; do
 		n=${t#tests/}
 		n=${n%.sh}
+		if [ "$complement" = 1 ] && [ "$host_kvm" = 0 ] && [[ $n == integration/* ]]; then
+			continue
+		fi
 		if [ -n "${left_out[$n]:-}" ]; then
 			echo "fullkvm: leaving out $n: ${left_out[$n]}"
 			continue
@@ -187,7 +217,17 @@ else
 		selected+=("$p")
 	done
 fi
-[ ${#selected[@]} -gt 0 ] || die "no tests to run"
+[ ${#selected[@]} -gt 0 ] || [ -n "$exec_cmd" ] || die "no tests to run"
+[ -z "$payload" ] || [ -d "$payload" ] || die "--payload: no directory '$payload'"
+if [ -n "$exec_cmd" ]; then
+	selected=()
+	quiet=1
+fi
+
+# say MESSAGE: run.sh's own progress lines, unless --quiet.
+say() {
+	[ "$quiet" = 1 ] || echo "$@"
+}
 if [ "$list" = 1 ]; then
 	printf '%s\n' "${selected[@]}"
 	exit 0
@@ -217,7 +257,10 @@ mkdir -p "$FULLKVM_CACHE"
 FULLKVM_CACHE=$(cd "$FULLKVM_CACHE" && pwd)
 # One run at a time per cache: the initramfs is staged there.
 exec 9>"$FULLKVM_CACHE/lock"
-flock -n 9 || die "another run.sh is using $FULLKVM_CACHE (set FULLKVM_CACHE to run two at once)"
+if ! flock -n 9; then
+	say "fullkvm: waiting for another run.sh using $FULLKVM_CACHE (set FULLKVM_CACHE to run two at once)"
+	flock 9
+fi
 
 # --- the kernel: apt-get download + dpkg -x, cached --------------------------
 
@@ -241,7 +284,7 @@ kdir=
 if kpkg=$(kernel_package); then
 	kdir=$FULLKVM_CACHE/kernel/$kpkg
 	if [ ! -f "$kdir/.done" ]; then
-		echo "fullkvm: fetching $kpkg (apt-get download, dpkg -x into $kdir)"
+		say "fullkvm: fetching $kpkg (apt-get download, dpkg -x into $kdir)"
 		rm -rf "$kdir" "$FULLKVM_CACHE/download"
 		mkdir -p "$FULLKVM_CACHE/download"
 		# The _apt user may not be able to write into the build
@@ -263,7 +306,7 @@ else
 	kdir=$(find "$FULLKVM_CACHE/kernel" -mindepth 1 -maxdepth 1 -type d -name 'linux-image-*' \
 		-exec test -f '{}/.done' ';' -print 2>/dev/null | sort -V | tail -1)
 	[ -n "$kdir" ] || cannot "apt-cache knows no kernel for $FULLKVM_KERNEL (run apt-get update)"
-	echo "fullkvm: apt-cache does not resolve $FULLKVM_KERNEL; using the cached $(basename "$kdir")"
+	say "fullkvm: apt-cache does not resolve $FULLKVM_KERNEL; using the cached $(basename "$kdir")"
 fi
 vmlinuz=$(find "$kdir/boot" -name 'vmlinuz-*' | sort -V | tail -1)
 [ -n "$vmlinuz" ] || die "no vmlinuz in $kdir/boot"
@@ -289,66 +332,157 @@ add_module() {
 }
 add_module fuse
 add_module kvm-amd
+# For install.sh's mount through the helper links in /sbin.
+add_module overlay
 
 # --- the initramfs ------------------------------------------------------------
-
-root=$FULLKVM_CACHE/root
-rm -rf "$root"
-# Debian 12's merged /usr: /bin, /sbin, /lib and /lib64 are links into usr/.
-mkdir -p "$root"/{usr/bin,usr/sbin,usr/lib64,usr/lib/x86_64-linux-gnu,bb,proc,sys,dev,tmp,run,etc,root,kvmfs/src,kvmfs/build,modules}
-for d in bin sbin lib lib64; do
-	ln -s "usr/$d" "$root/$d"
-done
-
-cp "$BUSYBOX" "$root/bb/busybox"
-for ko in "${mod_order[@]}"; do
-	cp "$ko" "$root/modules/"
-	basename "$ko" >>"$root/modules/order"
-done
+#
+# Two cpio archives, concatenated (the kernel unpacks one after the other):
+#   base   busybox, the modules, this machine's programs and Python, their
+#          libraries, /etc: about 90 MiB, cached in FULLKVM_CACHE under a
+#          key made of the kernel, the versions of the packages it copies
+#          and this script, so it is made once (about 10 s) and reused;
+#   kvmfs  the source tree, the build's products, the libraries they need
+#          beyond the base (libasan for a sanitized build), /init, the
+#          test list and the environment: made on every run (about 1 s).
 
 # The programs the tests use, from this machine's own packages: busybox's
 # applets lack flags the tests need (stat -c, dd oflag=seek_bytes, cmp -i).
 pkgs=(bash dash coreutils diffutils findutils grep sed gawk mawk util-linux
 	procps fuse3 xxd psmisc)
-{
-	for pkg in "${pkgs[@]}"; do
-		dpkg -L "$pkg" 2>/dev/null | grep -E '^(/usr)?/s?bin/[^/]+$' || true
-	done
-	# Debian's own, not whatever PATH finds first (pyenv shims, /usr/local).
-	for c in awk sh $FULLKVM_EXTRA_CMDS; do
-		PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v "$c" ||
-			die "command '$c' (for the initramfs) not found"
-	done
-} >"$FULLKVM_CACHE/cmds"
-declare -A cmd_seen=()
-while IFS=$'\t' read -r p real; do
-	name=${p##*/}
-	if [ -n "${cmd_seen[$name]:-}" ] || [ ! -f "$real" ] || [ ! -x "$real" ]; then
-		continue
-	fi
-	cmd_seen[$name]=1
-	case $p in
-	*/sbin/*) cp "$real" "$root/usr/sbin/$name" ;;
-	*) cp "$real" "$root/usr/bin/$name" ;;
-	esac
-done < <(paste "$FULLKVM_CACHE/cmds" <(xargs -d '\n' readlink -m <"$FULLKVM_CACHE/cmds"))
-for c in bash sh timeout stat dd cmp mountpoint fusermount3 pgrep xxd awk; do
-	[ -n "${cmd_seen[$c]:-}" ] || die "'$c' is missing from the initramfs (is its package installed?)"
-done
-
-# Python, for the tests' helpers (writes.py, stress.py): the interpreter
-# and its standard library without its tests and GUI parts.
 py=/usr/bin/python3
-if [ -x "$py" ]; then
-	pylib=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
-	cp "$(readlink -f "$py")" "$root/usr/bin/python3"
-	mkdir -p "$root$pylib"
-	tar -C "$pylib" --exclude=__pycache__ --exclude=./test --exclude=./idlelib \
-		--exclude=./tkinter --exclude=./turtledemo --exclude=./lib2to3 \
-		--exclude=./ensurepip --exclude=./pydoc_data --exclude=./site-packages \
-		--exclude=./dist-packages -cf - . | tar -C "$root$pylib" -xf -
+
+# lib_dest LIB: where a library found by ldd goes in the initramfs.  Debian
+# 12 merged /usr, so /lib/x/y is /usr/lib/x/y: the archives name real
+# directories only and never write through the /lib links.
+lib_dest() {
+	case $1 in
+	/lib/* | /lib64/* | /bin/* | /sbin/*) echo "/usr$1" ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# ldd_libs DIR...: the shared libraries of every executable and .so below
+# the DIRs (one ldd for all), as ldd names them.
+ldd_libs() {
+	find "$@" \( -perm -u+x -o -name '*.so' -o -name '*.so.*' \) -type f -print0 |
+		xargs -0 ldd 2>/dev/null | awk '/=> \// { print $3 } /^\t\// { print $1 }' | sort -u || true
+}
+
+# make_cpio DIR OUT: DIR as a newc archive, owned by root.
+make_cpio() {
+	(cd "$1" && find . -mindepth 1 | LC_ALL=C sort |
+		"$BUSYBOX" cpio -o -H newc -R 0:0 2>/dev/null) >"$2.tmp"
+	mv "$2.tmp" "$2"
+}
+
+base_key=$({
+	echo "$kver"
+	printf '%s\n' "${mod_order[@]}"
+	dpkg-query -W -f '${Package} ${Version}\n' "${pkgs[@]}" python3 busybox-static 2>/dev/null || true
+	echo "$FULLKVM_EXTRA_CMDS"
+	md5sum "$BUSYBOX" "$py" "$0" 2>/dev/null
+} | md5sum | cut -c1-16)
+base=$FULLKVM_CACHE/base-$base_key.cpio
+
+make_base() {
+	local root=$FULLKVM_CACHE/root-base
+	rm -rf "$root"
+	# Debian 12's merged /usr: /bin, /sbin, /lib and /lib64 are links into usr/.
+	mkdir -p "$root"/{usr/bin,usr/sbin,usr/lib64,usr/lib/x86_64-linux-gnu,usr/local/bin,usr/local/sbin,bb,proc,sys,dev,tmp,run,etc,root,modules}
+	chmod 1777 "$root/tmp"
+	for d in bin sbin lib lib64; do
+		ln -s "usr/$d" "$root/$d"
+	done
+	cp "$BUSYBOX" "$root/bb/busybox"
+	for ko in "${mod_order[@]}"; do
+		cp "$ko" "$root/modules/"
+		basename "$ko" >>"$root/modules/order"
+	done
+
+	{
+		for pkg in "${pkgs[@]}"; do
+			dpkg -L "$pkg" 2>/dev/null | grep -E '^(/usr)?/s?bin/[^/]+$' || true
+		done
+		# Debian's own, not whatever PATH finds first (pyenv shims, /usr/local).
+		for c in awk sh $FULLKVM_EXTRA_CMDS; do
+			PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v "$c" ||
+				die "command '$c' (for the initramfs) not found"
+		done
+	} >"$FULLKVM_CACHE/cmds"
+	local -A cmd_seen=()
+	local p real name
+	while IFS=$'\t' read -r p real; do
+		name=${p##*/}
+		if [ -n "${cmd_seen[$name]:-}" ] || [ ! -f "$real" ] || [ ! -x "$real" ]; then
+			continue
+		fi
+		cmd_seen[$name]=1
+		case $p in
+		*/sbin/*) cp "$real" "$root/usr/sbin/$name" ;;
+		*) cp "$real" "$root/usr/bin/$name" ;;
+		esac
+	done < <(paste "$FULLKVM_CACHE/cmds" <(xargs -d '\n' readlink -m <"$FULLKVM_CACHE/cmds"))
+	for c in bash sh timeout stat dd cmp mountpoint fusermount3 pgrep xxd awk runuser taskset; do
+		[ -n "${cmd_seen[$c]:-}" ] || die "'$c' is missing from the initramfs (is its package installed?)"
+	done
+
+	# Python, for the tests' helpers (writes.py, stress.py): the interpreter
+	# and its standard library without its tests and GUI parts.
+	if [ -x "$py" ]; then
+		local pylib
+		pylib=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
+		cp "$(readlink -f "$py")" "$root/usr/bin/python3"
+		mkdir -p "$root$pylib"
+		tar -C "$pylib" --exclude=__pycache__ --exclude=./test --exclude=./idlelib \
+			--exclude=./tkinter --exclude=./turtledemo --exclude=./lib2to3 \
+			--exclude=./ensurepip --exclude=./pydoc_data --exclude=./site-packages \
+			--exclude=./dist-packages -cf - . | tar -C "$root$pylib" -xf -
+	fi
+
+	# The shared libraries of every program, and libgcc_s, which glibc's
+	# pthread_cancel loads with dlopen (so ldd does not list it) and
+	# without which kvmfs aborts when its threads end.
+	{
+		ldd_libs "$root/usr/bin" "$root/usr/sbin" "$root/usr/lib"
+		/sbin/ldconfig -p | awk '$1 == "libgcc_s.so.1" && /x86-64/ { print $NF; exit }'
+	} | sort -u >"$FULLKVM_CACHE/libs"
+	grep -q '/libgcc_s\.so\.1$' "$FULLKVM_CACHE/libs" || die "libgcc_s.so.1 not found on this machine"
+	local lib dest
+	while read -r lib; do
+		dest=$(lib_dest "$lib")
+		mkdir -p "$root${dest%/*}"
+		cp -L "$lib" "$root$dest"
+		echo "$dest"
+	done <"$FULLKVM_CACHE/libs" >"$FULLKVM_CACHE/libs.tmp"
+
+	# A second user for the permission tests (perms.sh), who owns nothing.
+	cat >"$root/etc/passwd" <<'PW'
+root:x:0:0:root:/root:/bin/bash
+kvmfs-test-other:x:1000:1000::/nonexistent:/bin/sh
+PW
+	cat >"$root/etc/group" <<'GR'
+root:x:0:
+kvmfs-test-other:x:1000:
+GR
+	ln -s /proc/self/mounts "$root/etc/mtab"
+	: >"$root/etc/fstab"
+	# One base at a time: an older one is of no more use.
+	rm -f "$FULLKVM_CACHE"/base-*.cpio "$FULLKVM_CACHE"/base-*.cpio.libs
+	make_cpio "$root" "$base"
+	mv "$FULLKVM_CACHE/libs.tmp" "$base.libs"
+	rm -rf "$root"
+}
+
+if [ ! -s "$base" ] || [ ! -s "$base.libs" ]; then
+	say "fullkvm: making the base of the initramfs (cached as $(basename "$base"))"
+	make_base
 fi
 
+# The kvmfs part: made anew on every run.
+root=$FULLKVM_CACHE/root
+rm -rf "$root"
+mkdir -p "$root"/kvmfs/{src,build}
 # The source tree (tests, guest sources, docs, examples) without .git and
 # without build directories, which are recognised by meson-private/.
 excl=(--exclude=./.git)
@@ -371,33 +505,29 @@ case $(readlink -f "$GUESTS") in
 *) mkdir -p "$root/kvmfs/guests"; cp "$GUESTS"/*.bin "$root/kvmfs/guests/"; guests_in=/kvmfs/guests ;;
 esac
 [ -x "$root$kvmfs_in" ] || die "kvmfs was not copied to $kvmfs_in"
+# A payload (--payload DIR): a tree a test made on this machine, e.g. a
+# destdir install, at /kvmfs/payload.
+if [ -n "$payload" ]; then
+	mkdir -p "$root/kvmfs/payload"
+	tar -C "$payload" -cf - . | tar -C "$root/kvmfs/payload" -xf -
+fi
 
-# The shared libraries of every program in the initramfs (one ldd for all),
-# and libgcc_s, which glibc's pthread_cancel loads with dlopen (so ldd does
-# not list it) and without which kvmfs aborts when its threads end.
-{
-	find "$root/usr/bin" "$root/usr/sbin" "$root/kvmfs" "$root/usr/lib" \
-		\( -perm -u+x -o -name '*.so' \) -type f -print0 |
-		xargs -0 ldd 2>/dev/null | awk '/=> \// { print $3 } /^\t\// { print $1 }' || true
-	/sbin/ldconfig -p | awk '$1 == "libgcc_s.so.1" && /x86-64/ { print $NF; exit }'
-} | sort -u >"$FULLKVM_CACHE/libs"
-grep -q '/libgcc_s\.so\.1$' "$FULLKVM_CACHE/libs" || die "libgcc_s.so.1 not found on this machine"
+# Libraries the build's programs need beyond the base's (a sanitized
+# build's libasan and libubsan, say).
+declare -A in_base=()
+while read -r lib; do in_base[$lib]=1; done <"$base.libs"
 while read -r lib; do
-	mkdir -p "$root${lib%/*}"
-	cp -L "$lib" "$root$lib"
-done <"$FULLKVM_CACHE/libs"
+	dest=$(lib_dest "$lib")
+	[ -n "${in_base[$dest]:-}" ] && continue
+	mkdir -p "$root${dest%/*}"
+	cp -L "$lib" "$root$dest"
+done < <(ldd_libs "$root/kvmfs")
 
-cat >"$root/etc/passwd" <<'EOF'
-root:x:0:0:root:/root:/bin/bash
-EOF
-cat >"$root/etc/group" <<'EOF'
-root:x:0:
-EOF
-ln -s /proc/self/mounts "$root/etc/mtab"
 cp "$here/lane/init" "$root/init"
 cp "$here/lane/suite.bash" "$root/kvmfs/suite.bash"
 chmod 755 "$root/init"
-cat >"$root/kvmfs/env" <<EOF
+{
+	cat <<ENV
 export KVMFS=$kvmfs_in
 export GUESTS=$guests_in
 export SRCDIR=/kvmfs/src
@@ -410,23 +540,41 @@ export FULLKVM_TEST_TIMEOUT=$FULLKVM_TEST_TIMEOUT
 # The open-file limit of the machine that runs the lane (a thousand VMs
 # need more than Linux's default 1024).
 ulimit -n $(ulimit -Sn)
-EOF
+ENV
+	# What the caller set for the tests: KVMFS_SANITIZED, KVMFS_MOUNT_OPTS,
+	# the sanitizers' options, meson's MALLOC_PERTURB_ (not the paths
+	# above, which mean this machine's files).
+	while IFS= read -r -d '' kv; do
+		k=${kv%%=*}
+		case $k in
+		KVMFS | KVMFS_FULLKVM* | KVMFS_TIME_FACTOR | KVMFS_NO_HOST_KVM | KVMFS_LANE_SELF | KVMFS_WRAPPER) continue ;;
+		KVMFS_* | ASAN_OPTIONS | UBSAN_OPTIONS | LSAN_OPTIONS | MALLOC_PERTURB_) ;;
+		*) continue ;;
+		esac
+		printf 'export %s=%q\n' "$k" "${kv#*=}"
+	done < <(env -0)
+} >"$root/kvmfs/env"
 printf '%s\n' "${selected[@]}" >"$root/kvmfs/tests"
+if [ -n "$exec_cmd" ]; then
+	printf '%s\n' "$exec_cmd" >"$root/kvmfs/exec"
+fi
 
 initrd=$FULLKVM_CACHE/initrd.cpio
-(cd "$root" && find . -mindepth 1 | LC_ALL=C sort |
-	"$BUSYBOX" cpio -o -H newc -R 0:0 2>/dev/null) >"$initrd.tmp"
+make_cpio "$root" "$FULLKVM_CACHE/part.cpio"
+cat "$base" "$FULLKVM_CACHE/part.cpio" >"$initrd.tmp"
 mv "$initrd.tmp" "$initrd"
-rm -rf "$root"
-echo "fullkvm: kernel $kver, QEMU $qemu_version, initramfs $(($(stat -c %s "$initrd") >> 20)) MiB," \
-	"${#selected[@]} test(s): $(printf '%s\n' "${selected[@]}" | sed 's|^tests/||; s|\.sh$||' | tr '\n' ' ')"
+rm -rf "$root" "$FULLKVM_CACHE/part.cpio"
+say "fullkvm: kernel $kver, QEMU $qemu_version, initramfs $(($(stat -c %s "$initrd") >> 20)) MiB," \
+	"${exec_cmd:+running '$exec_cmd'}${exec_cmd:-${#selected[@]} test(s): $(printf '%s\n' "${selected[@]}" | sed 's|^tests/||; s|\.sh$||' | tr '\n' ' ')}"
 
 # --- boot ---------------------------------------------------------------------
 
 log=${FULLKVM_LOG:-$FULLKVM_CACHE/console.log}
 # softlockup_panic: a CPU stuck in the kernel prints its stack and ends
 # the machine, rather than leaving a silent one.
-append="console=ttyS0,115200 panic=1 softlockup_panic=1 loglevel=4 fullkvm.shell=$shell"
+loglevel=4
+[ -z "$exec_cmd" ] || loglevel=1	# the command's output alone
+append="console=ttyS0,115200 panic=1 softlockup_panic=1 loglevel=$loglevel fullkvm.shell=$shell"
 qemu_args=(-accel tcg -cpu "$FULLKVM_CPU" -smp "$smp" -m "$memory"
 	-nodefaults -no-user-config -nic none -display none -no-reboot
 	-kernel "$vmlinuz" -initrd "$initrd")
@@ -471,13 +619,21 @@ boot() {
 		-chardev stdio,id=ser0,signal=off -serial chardev:ser0 \
 		</dev/null >"$fifo" 2>&1 &
 	local qpid=$!
-	watch_console "$qpid" <"$fifo" | tee "$2"
+	if [ -n "$exec_cmd" ]; then
+		watch_console "$qpid" <"$fifo" | tee "$2" |
+			awk '/^@@fullkvm-exec-end@@/ { p = 0 } p { print; fflush() } /^@@fullkvm-exec-begin@@/ { p = 1 }'
+	elif [ "$quiet" = 1 ]; then
+		# The tests' own lines; the kernel's and /init's go to the log.
+		watch_console "$qpid" <"$fifo" | tee "$2" | grep --line-buffered -v '^fullkvm-init: \|^\[ *[0-9.]*\] '
+	else
+		watch_console "$qpid" <"$fifo" | tee "$2"
+	fi
 	qemu_st=0
 	wait "$qpid" || qemu_st=$?
 	rm -f "$fifo"
 }
 
-echo "fullkvm: booting (log: $log, timeout ${FULLKVM_TIMEOUT}s, or ${FULLKVM_SILENCE}s without output)"
+say "fullkvm: booting (log: $log, timeout ${FULLKVM_TIMEOUT}s, or ${FULLKVM_SILENCE}s without output)"
 start=$(date +%s)
 : >"$log"
 from=0
@@ -495,10 +651,13 @@ while :; do
 	rm -f "$seg"
 	[ -z "$result" ] || break
 	finished=$(grep -c '^--- ' "$log" || true)
+	if [ -n "$exec_cmd" ]; then
+		die "the machine stopped without a result (QEMU status $qemu_st); see $log"
+	fi
 	if [ "$boots" -ge 2 ]; then
 		die "the machine stopped without a result again (QEMU status $qemu_st, after $(($(date +%s) - start))s); see $log"
 	fi
-	echo "fullkvm: the machine stopped without a result (QEMU status $qemu_st) after $finished test(s);" \
+	say "fullkvm: the machine stopped without a result (QEMU status $qemu_st) after $finished test(s);" \
 		"booting once more for the rest"
 	from=$finished
 done
@@ -506,8 +665,8 @@ took=$(($(date +%s) - start))
 if [ "$boots" -gt 1 ]; then
 	passed=$(grep -c '^--- .*: PASS' "$log" || true)
 	failed=$(grep -c '^--- .*: FAIL' "$log" || true)
-	echo "fullkvm: over $boots boots: $passed passed, $failed failed"
+	say "fullkvm: over $boots boots: $passed passed, $failed failed"
 	[ "$failed" = 0 ] || result=1
 fi
-echo "fullkvm: lane finished in ${took}s with status $result"
+say "fullkvm: lane finished in ${took}s with status $result"
 exit "$result"

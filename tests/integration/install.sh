@@ -10,23 +10,27 @@
 # `mount MOUNTPOINT`, and through the helper links as mount(8) runs them
 # from /sbin (an overlay of the installed sbin on /usr/sbin).  Each mount
 # must answer, unmount with fusermount3 -u, and its server must exit.
+#
+# The build and the install need no KVM and run on this machine.  Where it
+# has no KVM, the mounts run in the full-KVM lane on the installed tree,
+# which run.sh --payload puts at /kvmfs/payload there.
+KVMFS_LANE_SELF=1
 . "$(dirname "$0")/lib.bash"
 : "${SRCDIR:?}" "${BUILDDIR:?}"
 
-need_dev /dev/kvm
-need_dev /dev/fuse
 if [ "$(id -u)" != 0 ]; then
 	[ "${CI:-}" = true ] && { echo "FAIL: CI runs as root, this test needs it"; exit 1; }
 	skip "needs root for a private mount namespace (unshare -m) and bind mounts"
 fi
-for tool in unshare mount meson ninja man; do
-	command -v "$tool" >/dev/null || skip "$tool is not installed"
-done
-
 WORK=$(mktemp -d /tmp/kvmfs-install.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 DEST=$WORK/dest
 B=$WORK/build
+
+if on_this_machine; then
+for tool in unshare mount meson ninja man; do
+	command -v "$tool" >/dev/null || skip "$tool is not installed"
+done
 
 # --- a clean build, installed into a destdir -------------------------------
 # Only the targets that get installed are built: the fuzzers and benchmarks
@@ -68,10 +72,24 @@ expect_match "--help shows the default of -o max_vms" "$help" "-o max_vms=N +.*d
 expect_match "--help shows the default of -o max_memory" "$help" "-o max_memory=SIZE.*"$'\n'".*default: half of physical memory"
 expect_match "--version names kvmfs and libfuse" "$("$P/bin/kvmfs" --version)" "kvmfs version .*"$'\n'"FUSE library version "
 
-# --- mounting it, in a private mount namespace ----------------------------
 if [ "$prefix" != /usr/local ]; then
 	skip "the mount tests expect the default prefix /usr/local, not $prefix"
 fi
+else
+	# In the lane: the tree installed outside.
+	DEST=/kvmfs/payload
+	prefix=/usr/local
+	P=$DEST$prefix
+	check "the installed tree came into the lane" test -x "$P/bin/kvmfs"
+fi
+
+# --- mounting it, in a private mount namespace ----------------------------
+rest_in_lane_unless_host_kvm --payload "$DEST"
+need_dev /dev/kvm
+need_dev /dev/fuse
+for tool in unshare mount findmnt; do
+	command -v "$tool" >/dev/null || { fail "$tool is not installed"; finish; exit 1; }
+done
 M1=$WORK/m1 M2=$WORK/m2 M3=$WORK/m3 M4=$WORK/m4
 mkdir "$M1" "$M2" "$M3" "$M4"
 printf '# kvmfs install test\nkvmfs %s fuse.kvmfs noauto,max_vms=7 0 0\n' "$M2" >"$WORK/fstab"

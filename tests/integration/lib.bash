@@ -8,6 +8,62 @@ set -u
 
 T_FAILS=0
 T_PASSES=0
+: "${SRCDIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+
+# host_kvm_usable: this machine's /dev/kvm can be opened for reading and
+# writing.  KVMFS_NO_HOST_KVM=1 makes the suite act as if it could not,
+# to try the no-KVM path on a machine that has a KVM.
+host_kvm_usable() {
+	[ "${KVMFS_NO_HOST_KVM:-}" != 1 ] && [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]
+}
+
+# in_lane_unless_host_kvm: where this machine has no usable KVM, run the
+# calling test inside the full-KVM lane instead (tests/fullkvm/run.sh,
+# docs/testing.md), with one line saying so, and exit with its verdict.
+# Without QEMU the lane skips (exit 77), and under CI=true it fails.
+# Inside the lane (KVMFS_FULLKVM=1) it does nothing.  Extra arguments go
+# to run.sh (e.g. --payload DIR).  Called when lib.bash is sourced, unless
+# the test set KVMFS_LANE_SELF=1 first to choose what runs where itself.
+in_lane_unless_host_kvm() {
+	[ "${KVMFS_FULLKVM:-}" = 1 ] && return 0
+	host_kvm_usable && return 0
+	local name
+	name=${1:-integration/$(basename "$0" .sh)}
+	shift || true
+	echo "no usable /dev/kvm on this machine: running $name in the full-KVM lane (docs/testing.md)"
+	exec bash "$SRCDIR/tests/fullkvm/run.sh" --quiet --test "$name" "$@"
+}
+[ "${KVMFS_LANE_SELF:-}" = 1 ] || in_lane_unless_host_kvm
+
+# on_this_machine: true outside the lane.  A split test (KVMFS_LANE_SELF=1)
+# runs its parts that need no KVM (a build, man) only here.
+on_this_machine() {
+	[ "${KVMFS_FULLKVM:-}" != 1 ]
+}
+
+# rest_in_lane_unless_host_kvm [RUN.SH-ARGS...]: for a split test, after
+# its part that needs no KVM.  Where this machine has a usable KVM, or
+# inside the lane, it returns and the test goes on.  Otherwise it runs
+# this same script in the lane (which skips the parts done here, see
+# on_this_machine), counts its verdict as one check, and ends the test.
+rest_in_lane_unless_host_kvm() {
+	[ "${KVMFS_FULLKVM:-}" = 1 ] && return 0
+	host_kvm_usable && return 0
+	local name st=0
+	name=integration/$(basename "$0" .sh)
+	echo "no usable /dev/kvm on this machine: running the rest of $name in the full-KVM lane (docs/testing.md)"
+	bash "$SRCDIR/tests/fullkvm/run.sh" --quiet --test "$name" "$@" || st=$?
+	case $st in
+	0) pass "the rest of $name, in the full-KVM lane" ;;
+	77) [ "${CI:-}" = true ] && fail "the full-KVM lane cannot run here (CI requires it)"
+	    echo "$T_PASSES passed, $T_FAILS failed"
+	    [ "$T_FAILS" -eq 0 ] || exit 1
+	    exit 77 ;;
+	*) fail "the rest of $name, in the full-KVM lane (exit $st)" ;;
+	esac
+	finish
+	exit
+}
 
 skip() {
 	echo "SKIP: $*"
