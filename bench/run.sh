@@ -9,7 +9,14 @@
 # one CPU on this host (see docs/performance.md); --no-pin shows the other
 # case, --rt runs everything SCHED_FIFO to shut out other load.  The
 # mounts, the servers and the tmpfs file are always cleaned up.
+#
+# On a machine without a usable /dev/kvm (or with KVMFS_NO_HOST_KVM=1) it
+# runs itself inside the full-KVM lane (tests/fullkvm/run.sh --exec,
+# docs/testing.md) with smaller counts (a full run there takes about 10
+# minutes): the ratios are comparisons on that emulated machine, and no
+# absolute figure of it holds anywhere else.
 set -euo pipefail
+args=("$@")
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 build=$srcdir/build
@@ -30,6 +37,7 @@ nvms=1000
 idle_vms=256
 mem_mib=256
 kvmfs_opts=()
+lane=0
 
 usage() {
 	cat <<EOF
@@ -47,6 +55,8 @@ usage: bench/run.sh [options]
   --no-build     do not run meson
   --no-strace    skip the check that regs reads issue no vCPU ioctl
   -o OPTS        mount options for kvmfs, e.g. -o seccomp (repeatable)
+  --lane-counts  the smaller counts of a run inside the full-KVM lane
+                 (chosen by itself there)
 EOF
 }
 
@@ -63,6 +73,7 @@ while [ $# -gt 0 ]; do
 	--no-build) do_build=0 ;;
 	--no-strace) use_strace=0 ;;
 	-o) kvmfs_opts+=(-o "$2"); shift ;;
+	--lane-counts) lane=1 ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -81,6 +92,37 @@ if [ $do_build = 1 ]; then
 		meson setup --reconfigure "$build" "$srcdir" >/dev/null
 	fi
 	meson compile -C "$build" >/dev/null
+fi
+
+# Without a usable host KVM: the same run inside the lane.
+if [ "${KVMFS_FULLKVM:-}" != 1 ] &&
+	{ [ "${KVMFS_NO_HOST_KVM:-}" = 1 ] || [ ! -c /dev/kvm ] || [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; }; then
+	echo "bench: no usable /dev/kvm on this machine: running inside QEMU's emulation (the full-KVM lane): ratios only, no absolute figure holds"
+	rev=$(git -C "$srcdir" rev-parse --short HEAD 2>/dev/null || echo unknown)
+	if [ -n "$(git -C "$srcdir" status --porcelain -- src 2>/dev/null)" ]; then
+		rev="$rev with changes in src/"
+	fi
+	lane_cmd="KVMFS_BENCH_REV='$rev' bash bench/run.sh -B /kvmfs/build --no-build --lane-counts"
+	for a in ${args[@]+"${args[@]}"}; do
+		lane_cmd+=" $(printf '%q' "$a")"
+	done
+	BUILDDIR=$build KVMFS=$build/src/kvmfs GUESTS=$build/guests \
+		FULLKVM_TIMEOUT=${FULLKVM_TIMEOUT:-1800} FULLKVM_SILENCE=${FULLKVM_SILENCE:-900} \
+		exec bash "$srcdir/tests/fullkvm/run.sh" --exec "$lane_cmd"
+fi
+[ "${KVMFS_FULLKVM:-}" != 1 ] || lane=1
+if [ $lane = 1 ]; then
+	# Inside the lane: a guest gets about 23,000 exits/s and a FUSE
+	# request costs about 110 us, so a tenth of each count, three rounds.
+	[ "$reps" != 5 ] || reps=3
+	[ "$exits" != 1000000 ] || exits=50000
+	lifecycles=30
+	regs_reads=2000
+	steps=2000
+	steps_batched=6400
+	nvms=100
+	idle_vms=64
+	mem_mib=64
 fi
 
 kvmfs=$build/src/kvmfs
@@ -247,8 +289,13 @@ mem_round() {
 
 echo "kvmfs benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -sr), $(nproc) CPUs" \
 	"($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo))"
+if [ "${KVMFS_FULLKVM:-}" = 1 ]; then
+	echo "inside QEMU's emulation (the full-KVM lane, QEMU ${KVMFS_FULLKVM_QEMU_VERSION:-?}, an SVM KVM nested under TCG): ratios only, no absolute figure holds; counts scaled down"
+fi
 echo "$placement; $reps repetitions, each pair alternated (baseline, kvmfs, ...)"
-if rev=$(git -C "$srcdir" rev-parse --short HEAD 2>/dev/null); then
+if [ -n "${KVMFS_BENCH_REV:-}" ]; then
+	echo "kvmfs at commit $KVMFS_BENCH_REV"
+elif rev=$(git -C "$srcdir" rev-parse --short HEAD 2>/dev/null); then
 	if [ -n "$(git -C "$srcdir" status --porcelain -- src 2>/dev/null)" ]; then
 		rev="$rev with changes in src/"
 	fi

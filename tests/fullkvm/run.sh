@@ -570,11 +570,12 @@ say "fullkvm: kernel $kver, QEMU $qemu_version, initramfs $(($(stat -c %s "$init
 # --- boot ---------------------------------------------------------------------
 
 log=${FULLKVM_LOG:-$FULLKVM_CACHE/console.log}
-# softlockup_panic: a CPU stuck in the kernel prints its stack and ends
+# softlockup_panic, panic_on_rcu_stall: a CPU stuck in the kernel (or in a
+# nested guest, as under TCG it once was) prints its stack and ends
 # the machine, rather than leaving a silent one.
 loglevel=4
 [ -z "$exec_cmd" ] || loglevel=1	# the command's output alone
-append="console=ttyS0,115200 panic=1 softlockup_panic=1 loglevel=$loglevel fullkvm.shell=$shell"
+append="console=ttyS0,115200 panic=1 softlockup_panic=1 sysctl.kernel.panic_on_rcu_stall=1 loglevel=$loglevel fullkvm.shell=$shell"
 qemu_args=(-accel tcg -cpu "$FULLKVM_CPU" -smp "$smp" -m "$memory"
 	-nodefaults -no-user-config -nic none -display none -no-reboot
 	-kernel "$vmlinuz" -initrd "$initrd")
