@@ -1,5 +1,5 @@
 # The full-KVM lane's own test: 32-bit paging, which the development host's
-# KVM refuses (HOST.md).  hello32 runs unchanged under `mode paged32` (one
+# KVM refuses (docs/testing.md).  hello32 runs unchanged under `mode paged32` (one
 # page directory of 4 MiB pages), prints "Hello, world!" and leaves 42 at
 # GPA 0x400; KVM_TRANSLATE and kvmfs's own page walk agree on every address
 # tried.  On a host that refuses 32-bit paging this skips with the reason

@@ -280,8 +280,23 @@ kernel_package() {
 	esac
 }
 
+# kernel_package_cached: the same, remembered until apt's package cache
+# changes (apt-cache takes about two seconds here, once per boot).
+kernel_package_cached() {
+	local memo=$FULLKVM_CACHE/kernel-package stamp
+	stamp="$FULLKVM_KERNEL $(stat -c %Y /var/cache/apt/pkgcache.bin 2>/dev/null || echo none)"
+	if [ -f "$memo" ] && [ "$(head -1 "$memo")" = "$stamp" ]; then
+		sed -n 2p "$memo"
+		return 0
+	fi
+	local pkg
+	pkg=$(kernel_package) || return 1
+	printf '%s\n%s\n' "$stamp" "$pkg" >"$memo"
+	echo "$pkg"
+}
+
 kdir=
-if kpkg=$(kernel_package); then
+if kpkg=$(kernel_package_cached); then
 	kdir=$FULLKVM_CACHE/kernel/$kpkg
 	if [ ! -f "$kdir/.done" ]; then
 		say "fullkvm: fetching $kpkg (apt-get download, dpkg -x into $kdir)"
@@ -349,7 +364,7 @@ add_module overlay
 # The programs the tests use, from this machine's own packages: busybox's
 # applets lack flags the tests need (stat -c, dd oflag=seek_bytes, cmp -i).
 pkgs=(bash dash coreutils diffutils findutils grep sed gawk mawk util-linux
-	procps fuse3 xxd psmisc)
+	procps fuse3 xxd psmisc mount)
 py=/usr/bin/python3
 
 # lib_dest LIB: where a library found by ldd goes in the initramfs.  Debian
@@ -376,14 +391,19 @@ make_cpio() {
 	mv "$2.tmp" "$2"
 }
 
-base_key=$({
+base_name() {
+	local base_key
+	base_key=$({
 	echo "$kver"
 	printf '%s\n' "${mod_order[@]}"
 	dpkg-query -W -f '${Package} ${Version}\n' "${pkgs[@]}" python3 busybox-static 2>/dev/null || true
 	echo "$FULLKVM_EXTRA_CMDS"
-	md5sum "$BUSYBOX" "$py" "$0" 2>/dev/null
+	md5sum "$BUSYBOX" "$py" 2>/dev/null
+	declare -f make_base lib_dest ldd_libs make_cpio
+	printf '%s\n' "${pkgs[@]}"
 } | md5sum | cut -c1-16)
 base=$FULLKVM_CACHE/base-$base_key.cpio
+}
 
 make_base() {
 	local root=$FULLKVM_CACHE/root-base
@@ -434,7 +454,9 @@ make_base() {
 		pylib=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
 		cp "$(readlink -f "$py")" "$root/usr/bin/python3"
 		mkdir -p "$root$pylib"
-		tar -C "$pylib" --exclude=__pycache__ --exclude=./test --exclude=./idlelib \
+		# With the byte code Debian compiled (__pycache__): without it, every
+		# Python start in a fresh lane machine compiles what it imports.
+		tar -C "$pylib" --exclude=./test --exclude=./idlelib \
 			--exclude=./tkinter --exclude=./turtledemo --exclude=./lib2to3 \
 			--exclude=./ensurepip --exclude=./pydoc_data --exclude=./site-packages \
 			--exclude=./dist-packages -cf - . | tar -C "$root$pylib" -xf -
@@ -474,6 +496,7 @@ GR
 	rm -rf "$root"
 }
 
+base_name
 if [ ! -s "$base" ] || [ ! -s "$base.libs" ]; then
 	say "fullkvm: making the base of the initramfs (cached as $(basename "$base"))"
 	make_base
@@ -521,7 +544,17 @@ while read -r lib; do
 	[ -n "${in_base[$dest]:-}" ] && continue
 	mkdir -p "$root${dest%/*}"
 	cp -L "$lib" "$root$dest"
-done < <(ldd_libs "$root/kvmfs")
+done < <(
+	# ldd takes about two seconds for the build's 60-odd programs:
+	# remembered for as long as they are the same files.
+	stamp=$(find "$root/kvmfs" -type f -perm -u+x -printf '%P %s %T@\n' | sort | md5sum)
+	if [ -f "$FULLKVM_CACHE/part-libs" ] && [ "$(head -1 "$FULLKVM_CACHE/part-libs")" = "$stamp" ]; then
+		tail -n +2 "$FULLKVM_CACHE/part-libs"
+	else
+		{ echo "$stamp"; ldd_libs "$root/kvmfs"; } >"$FULLKVM_CACHE/part-libs"
+		tail -n +2 "$FULLKVM_CACHE/part-libs"
+	fi
+)
 
 cp "$here/lane/init" "$root/init"
 cp "$here/lane/suite.bash" "$root/kvmfs/suite.bash"
