@@ -12,7 +12,7 @@
 #
 # On a machine without a usable /dev/kvm (or with KVMFS_NO_HOST_KVM=1) it
 # runs itself inside the full-KVM lane (tests/fullkvm/run.sh --exec,
-# docs/testing.md) with smaller counts (a full run there takes about 10
+# docs/testing.md) with smaller counts (a full run there takes about 5
 # minutes): the ratios are comparisons on that emulated machine, and no
 # absolute figure of it holds anywhere else.
 set -euo pipefail
@@ -113,14 +113,14 @@ fi
 [ "${KVMFS_FULLKVM:-}" != 1 ] || lane=1
 if [ $lane = 1 ]; then
 	# Inside the lane: a guest gets about 23,000 exits/s and a FUSE
-	# request costs about 110 us, so a tenth of each count, three rounds.
-	[ "$reps" != 5 ] || reps=3
-	[ "$exits" != 1000000 ] || exits=50000
-	lifecycles=30
-	regs_reads=2000
-	steps=2000
-	steps_batched=6400
-	nvms=100
+	# request costs about 110 us, so about a fifth of each count (a full
+	# run takes about 5 minutes there).
+	[ "$exits" != 1000000 ] || exits=100000
+	lifecycles=60
+	regs_reads=4000
+	steps=4000
+	steps_batched=12800
+	nvms=200
 	idle_vms=64
 	mem_mib=64
 fi
@@ -237,10 +237,11 @@ record() {
 
 # pair KEY ARGS...: one baseline run and one kvmfs run of the same command.
 pair() {
-	local key=$1
+	local key=$1 t0=$SECONDS
 	shift
 	record "$key" base "$(run_direct "$@")"
 	record "$key" kvmfs "$(run_client "$@")"
+	echo "  $key: $((SECONDS - t0)) s" >&2
 }
 
 # dd_rate IF OF BS COUNT [FLAGS]: MiB/s, checking every byte was copied.

@@ -642,6 +642,18 @@ watch_console() {
 	done
 }
 
+# exec_output: the lines between the --exec marks, as they come (mawk
+# would hold them back in its input buffer).
+exec_output() {
+	local line on=0
+	while IFS= read -r line; do
+		[ "$line" = @@fullkvm-exec-end@@ ] && on=0
+		[ "$on" = 0 ] || printf '%s\n' "$line"
+		[ "$line" = @@fullkvm-exec-begin@@ ] && on=1
+	done
+	return 0
+}
+
 # boot FROM SEG: one machine running the selected tests from number FROM
 # (0 is the first); its console goes to stdout and to SEG.  Sets qemu_st.
 boot() {
@@ -654,8 +666,7 @@ boot() {
 		</dev/null >"$fifo" 2>&1 &
 	local qpid=$!
 	if [ -n "$exec_cmd" ]; then
-		watch_console "$qpid" <"$fifo" | tee "$2" |
-			awk '/^@@fullkvm-exec-end@@/ { p = 0 } p { print; fflush() } /^@@fullkvm-exec-begin@@/ { p = 1 }'
+		watch_console "$qpid" <"$fifo" | tee "$2" | exec_output
 	elif [ "$quiet" = 1 ]; then
 		# The tests' own lines; the kernel's and /init's go to the log.
 		watch_console "$qpid" <"$fifo" | tee "$2" | grep --line-buffered -v '^fullkvm-init: \|^\[ *[0-9.]*\] '
