@@ -2,7 +2,7 @@
  * ioctls in one process and one thread.  It sets a vCPU up the way kvmfs
  * does (KVM_SET_CPUID2 with the supported CPUID, kvm_run sync_regs on,
  * KVM_SET_TSS_ADDR where KVM has it, memory from a memfd) and puts it in
- * real mode the way kvmfs's `mode real` does (src/modes.c), so the
+ * real mode the way kvmfs's `mode real` does (src/x86/modes.c), so the
  * difference between the two sides is the filesystem.  Each command
  * prints one number; see usage(). */
 #include "bench.h"
@@ -137,7 +137,7 @@ static void real_seg(struct kvm_segment *s, uint8_t type)
 	s->limit = 0xffff;
 }
 
-/* `mode real`, as src/modes.c computes it: flat 64 KiB segments at 0,
+/* `mode real`, as src/x86/modes.c computes it: flat 64 KiB segments at 0,
  * PE, PG, PAE, PSE, LME and LMA off, rip = 0, stack below 64 KiB. */
 static int vcpu_real_mode(struct vm *vm)
 {

@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ctlparse.h"
+#include "formats/ctlparse.h"
 #include "fuzz.h"
 
 static void check_mode(const struct kvmfs_mode_args *a)

@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "exitfmt.h"
+#include "formats/exitfmt.h"
 #include "fuzz.h"
 
 /* What KVM_GET_VCPU_MMAP_SIZE returns on x86: kvm_run, the PIO data

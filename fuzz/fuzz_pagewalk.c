@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "pagewalk.h"
+#include "x86/pagewalk.h"
 
 #define CR0_PG		(1ull << 31)
 #define CR4_PAE		(1ull << 5)

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "text.h"
+#include "lib/text.h"
 
 typedef unsigned __int128 u128;
 

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "regfmt.h"
+#include "formats/regfmt.h"
 
 #define TABLE_TEXT_CAP 8192
 

@@ -2,11 +2,11 @@
  * that mount(8) and fstab can start us), the /dev/kvm check before
  * mounting, the session loop, and freeing every VM on the way out. */
 #include "config.h"
-#include "fs.h"
-#include "log.h"
-#include "text.h"
-#include "vcpu.h"
-#include "vm.h"
+#include "fuse/fs.h"
+#include "lib/log.h"
+#include "lib/text.h"
+#include "vcpu/vcpu.h"
+#include "vm/vm.h"
 
 #include <errno.h>
 #include <fuse_opt.h>

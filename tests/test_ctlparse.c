@@ -1,4 +1,4 @@
-/* Unit tests of src/ctlparse.c: the ctl grammar (every verb, its
+/* Unit tests of src/formats/ctlparse.c: the ctl grammar (every verb, its
  * arguments and their limits, the mode options), the all-or-nothing rule
  * for a write of many lines, and the address lists that translate reads.
  * Messages are checked where a user depends on them: the line number of a
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctlparse.h"
+#include "formats/ctlparse.h"
 
 static struct kvmfs_ctl_op ops[KVMFS_CTL_MAX_OPS];
 static char err[256];

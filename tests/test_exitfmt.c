@@ -1,4 +1,4 @@
-/* Unit tests of src/exitfmt.c: the check of the guest-controlled fields of
+/* Unit tests of src/formats/exitfmt.c: the check of the guest-controlled fields of
  * struct kvm_run and the one-line run answers.  Each test forges a
  * kvm_run at the start of a zeroed buffer of RUN_SIZE bytes, the size KVM
  * maps for a vCPU, with IO data where KVM puts it (one page in); the
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exitfmt.h"
+#include "formats/exitfmt.h"
 
 #define RUN_SIZE	12288
 #define IO_OFFSET	4096

@@ -1,7 +1,7 @@
-/* Unit tests of src/modes.c: the register state each ctl `mode` computes,
+/* Unit tests of src/x86/modes.c: the register state each ctl `mode` computes,
  * the page tables it writes and where, and its refusals.  The identity
  * maps are not checked entry by entry but walked with the software page
- * walk (src/pagewalk.c) using the control registers the mode produced, so
+ * walk (src/x86/pagewalk.c) using the control registers the mode produced, so
  * the test asks what a CPU would ask: does every chunk of memory map to
  * itself, and does nothing past it map at all. */
 #include <stdarg.h>
@@ -16,8 +16,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "modes.h"
-#include "pagewalk.h"
+#include "x86/modes.h"
+#include "x86/pagewalk.h"
 
 #define KIB4	0x1000ull
 #define MIB2	0x200000ull

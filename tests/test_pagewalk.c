@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pagewalk.h"
+#include "x86/pagewalk.h"
 
 #define MEM_SIZE	(8u << 20)
 

@@ -1,4 +1,4 @@
-/* Unit tests of src/regfmt.c: the regs and sregs tables, the printed format,
+/* Unit tests of src/formats/regfmt.c: the regs and sregs tables, the printed format,
  * round trips through the parser, the all-or-nothing rule for bad writes
  * and the read-back comparison. */
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "regfmt.h"
+#include "formats/regfmt.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

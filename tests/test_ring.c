@@ -1,4 +1,4 @@
-/* Unit tests of src/ring.c, the console ring: appends that wrap, that fill
+/* Unit tests of src/lib/ring.c, the console ring: appends that wrap, that fill
  * it exactly or overfill it, reads at and around the held window, and
  * resizes that must keep the newest bytes at their absolute positions.
  * A last test drives the ring and a plain "whole stream" model with the
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ring.h"
+#include "lib/ring.h"
 
 /* Append a NUL-terminated literal. */
 static void put(struct kvmfs_ring *r, const char *s)

@@ -1,7 +1,7 @@
 /* The vCPU threads' seccomp filter, installed for real: in a child
  * process, one thread takes the filter and tries what a vCPU thread may
  * and may not do; the child's other thread must stay unfiltered. */
-#include "sandbox.h"
+#include "vcpu/sandbox.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-/* Unit tests of src/text.c: the number, size and name rules every kvmfs
+/* Unit tests of src/lib/text.c: the number, size and name rules every kvmfs
  * file relies on, and the line and word split that the parsers sit on. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "text.h"
+#include "lib/text.h"
 
 /* Parse a NUL-terminated literal; out is poisoned so a stale value shows. */
 static int u64(const char *s, uint64_t *out)

@@ -1,6 +1,6 @@
 # The full-KVM lane can fail (issue 8, acceptance 4): run its paged32 test
 # with kvmfs-broken-paged32, a test-only build whose `mode paged32` leaves
-# CR4.PSE clear (src/modes.c, KVMFS_TEST_BREAK_PAGED32).  The host lane
+# CR4.PSE clear (src/x86/modes.c, KVMFS_TEST_BREAK_PAGED32).  The host lane
 # cannot see that (this host refuses 32-bit paging, and the unit tests use
 # the correct code); the lane must boot, load kvm_amd, run the test and
 # report it failed.  Run by meson (suite fullkvm), not inside the lane.

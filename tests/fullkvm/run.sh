@@ -512,6 +512,10 @@ excl=(--exclude=./.git)
 while read -r d; do
 	excl+=("--exclude=./${d#"$SRCDIR"/}")
 done < <(find "$SRCDIR" -mindepth 2 -maxdepth 3 -type d -name meson-private -printf '%h\n')
+# Nor this cache, when it lies in the source tree (.ci/run puts it there).
+case $FULLKVM_CACHE/ in
+"$(cd "$SRCDIR" && pwd)"/*) excl+=("--exclude=./${FULLKVM_CACHE#"$(cd "$SRCDIR" && pwd)"/}") ;;
+esac
 tar -C "$SRCDIR" "${excl[@]}" -cf - . | tar -C "$root/kvmfs/src" -xf -
 
 # The build directory's products (kvmfs, guests, test programs), not its

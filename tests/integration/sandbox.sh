@@ -1,5 +1,5 @@
 # With -o seccomp, vCPU threads run under a seccomp filter
-# (src/sandbox.h); without it, none does.  What the filter allows and
+# (src/vcpu/sandbox.h); without it, none does.  What the filter allows and
 # refuses is checked by the unit test (tests/test_sandbox.c); here: it is
 # on exactly the vCPU threads, and every vCPU path still works under it.
 # CI's sanitizer lane runs the whole suite with -o seccomp as well.

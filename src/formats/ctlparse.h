@@ -4,7 +4,7 @@
 #ifndef KVMFS_CTLPARSE_H
 #define KVMFS_CTLPARSE_H
 
-#include "modes.h"
+#include "x86/modes.h"
 
 #include <stddef.h>
 #include <stdint.h>

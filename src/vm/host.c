@@ -4,9 +4,9 @@
  * KVM_SET_TSS_ADDR where KVM has it); destroying one stops its vCPU,
  * closes its fds and unmaps its memory at once, while the struct lives on
  * until the last reference goes. */
-#include "log.h"
-#include "text.h"
-#include "vm_priv.h"
+#include "lib/log.h"
+#include "lib/text.h"
+#include "vm/vm_priv.h"
 
 #include <errno.h>
 #include <fcntl.h>

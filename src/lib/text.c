@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "text.h"
+#include "lib/text.h"
 
 static int digit_value(char ch, unsigned base)
 {

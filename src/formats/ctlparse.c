@@ -1,9 +1,9 @@
 /* The ctl grammar as a table: each verb with its number of arguments, a
  * usage line and a parser for those arguments.  Also the address lists
  * of translate.  No I/O: the fuzz targets and unit tests call these. */
-#include "ctlparse.h"
+#include "formats/ctlparse.h"
 
-#include "text.h"
+#include "lib/text.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -1,7 +1,7 @@
 /* The console ring: a fixed buffer indexed by absolute stream position
  * modulo its capacity.  Overwriting old bytes is counted, never blocked,
  * so a guest flooding the console cannot grow the server. */
-#include "ring.h"
+#include "lib/ring.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * kvm-hello-world sets them up, plus where the page tables live: the top
  * of memory by default, so a guest loaded at GPA 0 keeps its space, and
  * the stack starts right below them. */
-#include "modes.h"
+#include "x86/modes.h"
 
 #include <errno.h>
 #include <inttypes.h>

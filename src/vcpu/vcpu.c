@@ -1,13 +1,11 @@
 /* The vCPU object and its thread.  The thread creates the vCPU and issues
  * every ioctl on it; other threads queue calls (vcpu_call) or start runs
- * (vcpu_run.c), during which the thread loops on KVM_RUN.  A kick (SIGUSR1 plus kvm_run->immediate_exit,
- * set before the signal under the lock) gets it out of KVM_RUN without a
- * lost wake-up: a kick that lands just before KVM_RUN makes it return at
- * once. */
-#include "vcpu_priv.h"
+ * (vcpu_run.c), during which the thread loops on KVM_RUN; a kick
+ * (kick.c) gets it out. */
+#include "vcpu/vcpu_priv.h"
 
-#include "log.h"
-#include "sandbox.h"
+#include "lib/log.h"
+#include "vcpu/sandbox.h"
 
 #include <errno.h>
 #include <glib.h>
@@ -23,28 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static __thread struct kvm_run *this_run;
-
-static void kick_handler(int sig)
-{
-	(void)sig;
-	if (this_run)
-		this_run->immediate_exit = 1;
-}
-
-int kvmfs_vcpu_init_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = kick_handler;
-	sigemptyset(&sa.sa_mask);
-	/* No SA_RESTART: KVM_RUN must come back with EINTR. */
-	if (sigaction(KICK_SIGNAL, &sa, NULL) < 0)
-		return -errno;
-	return 0;
-}
-
 const char *kvmfs_vcpu_state_name(enum kvmfs_vcpu_state s)
 {
 	static const char *const names[] = {
@@ -54,15 +30,6 @@ const char *kvmfs_vcpu_state_name(enum kvmfs_vcpu_state s)
 	};
 
 	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
-}
-
-/* Called with the lock held. */
-void kvmfs_vcpu_kick(struct kvmfs_vcpu *v)
-{
-	if (!v->running)
-		return;
-	v->run->immediate_exit = 1;
-	pthread_kill(v->thread, KICK_SIGNAL);
 }
 
 /* Run fn(v, arg) on the vCPU thread and wait for its result. */
@@ -163,7 +130,7 @@ static void *vcpu_thread(void *arg)
 	r = vcpu_setup(v, err, sizeof(err));
 	if (r == 0 && v->cfg.sandbox)
 		r = kvmfs_sandbox_vcpu(v->fd, err, sizeof(err));
-	this_run = v->run;
+	kvmfs_vcpu_kick_bind(v->run);
 	pthread_mutex_lock(&v->lock);
 	v->ready = true;
 	v->create_err = r;
@@ -216,7 +183,7 @@ static void *vcpu_thread(void *arg)
 	}
 	v->running = false;
 	pthread_mutex_unlock(&v->lock);
-	this_run = NULL;
+	kvmfs_vcpu_kick_bind(NULL);
 	return NULL;
 }
 

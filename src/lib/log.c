@@ -1,7 +1,7 @@
 /* The server's log: stderr while in the foreground, syslog after
  * daemonizing (stderr then points at /dev/null).  Rate limiting keeps a
  * guest or a client from filling the log. */
-#include "log.h"
+#include "lib/log.h"
 
 #include <pthread.h>
 #include <stdarg.h>

@@ -4,8 +4,8 @@
 #ifndef KVMFS_FS_PRIV_H
 #define KVMFS_FS_PRIV_H
 
-#include "fs.h"
-#include "vm.h"
+#include "fuse/fs.h"
+#include "vm/vm.h"
 
 #include <glib.h>
 #include <pthread.h>

@@ -2,10 +2,10 @@
  * thread, handling each exit (console output goes on, anything else ends
  * the run with an answer), timeouts, single steps, and stopping a run
  * from another thread. */
-#include "vcpu_priv.h"
+#include "vcpu/vcpu_priv.h"
 
-#include "exitfmt.h"
-#include "log.h"
+#include "formats/exitfmt.h"
+#include "lib/log.h"
 
 #include <errno.h>
 #include <stdio.h>

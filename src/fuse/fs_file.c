@@ -3,7 +3,7 @@
  * (like a seq_file), memory straight from the guest mapping, the console
  * by stream position, and `run` reads answered from the vCPU thread so
  * that no worker waits for a guest. */
-#include "fs_priv.h"
+#include "fuse/fs_priv.h"
 
 #include <errno.h>
 #include <fcntl.h>

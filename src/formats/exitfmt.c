@@ -1,7 +1,7 @@
 /* The run answers of DESIGN.md: one table of exit reasons with a
  * formatter each, and the validation of the guest-controlled parts of
  * struct kvm_run that must pass before any of it is used. */
-#include "exitfmt.h"
+#include "formats/exitfmt.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -1,6 +1,6 @@
 /* The vCPU threads' seccomp filter (see sandbox.h).  A classic BPF
  * program, written out by hand: no libseccomp. */
-#include "sandbox.h"
+#include "vcpu/sandbox.h"
 
 #include <errno.h>
 #include <linux/audit.h>

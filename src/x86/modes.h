@@ -5,7 +5,7 @@
 #ifndef KVMFS_MODES_H
 #define KVMFS_MODES_H
 
-#include "text.h"
+#include "lib/text.h"
 
 #include <linux/kvm.h>
 #include <stdbool.h>

@@ -2,7 +2,7 @@
  * serial number and a file index, tables of the files in each directory,
  * and one handler per operation that maps a node to a backend call.
  * Open files, reads and writes are in fs_file.c. */
-#include "fs_priv.h"
+#include "fuse/fs_priv.h"
 
 #include <errno.h>
 #include <fcntl.h>

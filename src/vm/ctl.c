@@ -5,9 +5,9 @@
  * or an impossible command on line 3 changes nothing.  Then the lines
  * are applied in order.  Reading ctl prints the configuration as the
  * commands that recreate it. */
-#include "ctlparse.h"
-#include "log.h"
-#include "vm_priv.h"
+#include "formats/ctlparse.h"
+#include "lib/log.h"
+#include "vm/vm_priv.h"
 
 #include <errno.h>
 #include <inttypes.h>

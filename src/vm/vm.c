@@ -2,13 +2,13 @@
  * to KVM as slot 0), the console ring, status, and vCPU 0's regs, sregs,
  * translate and run.  Each entry point takes vm->rw for reading, so rmdir
  * (which takes it for writing) never pulls memory from under a call. */
-#include "ctlparse.h"
-#include "exitfmt.h"
-#include "log.h"
-#include "pagewalk.h"
-#include "regfmt.h"
-#include "text.h"
-#include "vm_priv.h"
+#include "formats/ctlparse.h"
+#include "formats/exitfmt.h"
+#include "lib/log.h"
+#include "x86/pagewalk.h"
+#include "formats/regfmt.h"
+#include "lib/text.h"
+#include "vm/vm_priv.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -3,9 +3,9 @@
 #ifndef KVMFS_VM_PRIV_H
 #define KVMFS_VM_PRIV_H
 
-#include "modes.h"
-#include "ring.h"
-#include "vm.h"
+#include "x86/modes.h"
+#include "lib/ring.h"
+#include "vm/vm.h"
 
 #include <linux/kvm.h>
 #include <pthread.h>

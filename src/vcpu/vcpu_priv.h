@@ -3,7 +3,7 @@
 #ifndef KVMFS_VCPU_PRIV_H
 #define KVMFS_VCPU_PRIV_H
 
-#include "vcpu.h"
+#include "vcpu/vcpu.h"
 
 #include <glib.h>
 #include <pthread.h>
@@ -63,8 +63,10 @@ struct kvmfs_vcpu {
 	struct kvmfs_vcpu_stats stats;
 };
 
-/* Get a running vCPU out of KVM_RUN.  Lock held. */
+/* Get a running vCPU out of KVM_RUN.  Lock held.  (kick.c) */
 void kvmfs_vcpu_kick(struct kvmfs_vcpu *v);
+/* The vCPU thread's kvm_run, which the kick signal's handler marks. */
+void kvmfs_vcpu_kick_bind(struct kvm_run *run);
 /* Enter the guest once and handle what comes back.  Lock held. */
 void kvmfs_vcpu_run_once(struct kvmfs_vcpu *v);
 int kvmfs_vcpu_set_guest_debug(struct kvmfs_vcpu *v, bool on);

@@ -6,7 +6,7 @@
 #ifndef KVMFS_VM_H
 #define KVMFS_VM_H
 
-#include "vcpu.h"
+#include "vcpu/vcpu.h"
 
 #include <glib.h>
 #include <stdbool.h>

@@ -3,8 +3,8 @@
  * size, so contents up to the smaller size stay, and swaps KVM's slot
  * under the VM's write lock.  The console is a ring of what the guest
  * wrote to port 0xE9. */
-#include "log.h"
-#include "vm_priv.h"
+#include "lib/log.h"
+#include "vm/vm_priv.h"
 
 #include <errno.h>
 #include <inttypes.h>

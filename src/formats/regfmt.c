@@ -13,8 +13,8 @@
 
 #include <glib.h>
 
-#include "regfmt.h"
-#include "text.h"
+#include "formats/regfmt.h"
+#include "lib/text.h"
 
 #define FIELD_SIZE(type, member) sizeof(((type *)0)->member)
 

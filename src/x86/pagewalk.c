@@ -9,7 +9,7 @@
  * 52 and checks every entry it reads against the size of guest memory. */
 #include <errno.h>
 
-#include "pagewalk.h"
+#include "x86/pagewalk.h"
 
 #define CR0_PG		(1ull << 31)
 #define CR4_PSE		(1ull << 4)
