@@ -2,7 +2,7 @@
  * bytes as a register file write; a refused write must leave the struct
  * untouched and give a printable reason; an accepted one must change only
  * the fields it names, and what it produced must print, parse back and
- * print again to the very same struct and text (DESIGN.md rule 2). */
+ * print again to the very same struct and text (docs/reference.md, "rules every file follows", rule 2). */
 #ifndef KVMFS_FUZZ_TABLE_H
 #define KVMFS_FUZZ_TABLE_H
 

@@ -19,23 +19,13 @@ struct ctl_verb {
 		     char *err, size_t errlen);
 };
 
-/* A word quoted back in a message: bounded and printable. */
-static void quote(char *dst, size_t cap, const struct kvmfs_word *w)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < w->len && k + 1 < cap && k < 32; i++)
-		dst[k++] = (w->s[i] >= 0x20 && w->s[i] < 0x7f) ? w->s[i] : '?';
-	dst[k] = 0;
-}
-
 static int parse_size(const struct kvmfs_word *w, struct kvmfs_ctl_op *op,
 		      char *err, size_t errlen)
 {
-	char q[40];
+	char q[KVMFS_QUOTE_BUF];
 
 	if (kvmfs_parse_size(w->s, w->len, &op->num) < 0) {
-		quote(q, sizeof(q), w);
+		kvmfs_quote(w->s, w->len, q);
 		snprintf(err, errlen, "bad size '%s' (e.g. 2M, 0x200000, 4096)", q);
 		return -EINVAL;
 	}
@@ -73,12 +63,12 @@ static int parse_console(const struct kvmfs_word *w, int n,
 static int parse_timeout(const struct kvmfs_word *w, int n,
 			 struct kvmfs_ctl_op *op, char *err, size_t errlen)
 {
-	char q[40];
+	char q[KVMFS_QUOTE_BUF];
 
 	(void)n;
 	if (kvmfs_parse_u64(w->s, w->len, &op->num) < 0 ||
 	    op->num > KVMFS_TIMEOUT_MAX) {
-		quote(q, sizeof(q), w);
+		kvmfs_quote(w->s, w->len, q);
 		snprintf(err, errlen, "bad timeout '%s' (milliseconds, 0 to %u)", q,
 			 KVMFS_TIMEOUT_MAX);
 		return -EINVAL;
@@ -89,14 +79,14 @@ static int parse_timeout(const struct kvmfs_word *w, int n,
 static int parse_step(const struct kvmfs_word *w, int n,
 		      struct kvmfs_ctl_op *op, char *err, size_t errlen)
 {
-	char q[40];
+	char q[KVMFS_QUOTE_BUF];
 
 	op->num = 1;
 	if (n == 0)
 		return 0;
 	if (n > 1 || kvmfs_parse_u64(w->s, w->len, &op->num) < 0 ||
 	    op->num < 1 || op->num > KVMFS_STEP_MAX) {
-		quote(q, sizeof(q), w);
+		kvmfs_quote(w->s, w->len, q);
 		snprintf(err, errlen, "bad step count '%s' (1 to %u)", q, KVMFS_STEP_MAX);
 		return -EINVAL;
 	}
@@ -128,7 +118,7 @@ static int parse_line(const char *line, size_t len, struct kvmfs_ctl_op *op,
 	struct kvmfs_word w[8];
 	const struct ctl_verb *v = NULL;
 	int n = kvmfs_split_words(line, len, w, 8);
-	char q[40];
+	char q[KVMFS_QUOTE_BUF];
 
 	if (n == -E2BIG) {
 		snprintf(err, errlen, "too many words");
@@ -144,7 +134,7 @@ static int parse_line(const char *line, size_t len, struct kvmfs_ctl_op *op,
 		if (kvmfs_word_is(&w[0], verbs[i].name))
 			v = &verbs[i];
 	if (!v) {
-		quote(q, sizeof(q), &w[0]);
+		kvmfs_quote(w[0].s, w[0].len, q);
 		snprintf(err, errlen,
 			 "unknown command '%s' (mem, console, timeout, mode, reset, stop, step, run)",
 			 q);
@@ -168,7 +158,7 @@ int kvmfs_ctl_parse(const char *text, size_t len, struct kvmfs_ctl_op *ops,
 	const char *line;
 	size_t llen, count = 0;
 	int lineno = 0;
-	char why[200];
+	char why[KVMFS_REASON_LEN];
 
 	kvmfs_cursor_init(&c, text, len);
 	while (kvmfs_next_line(&c, &line, &llen)) {
@@ -210,7 +200,7 @@ int kvmfs_addr_list_parse(const char *text, size_t len, uint64_t *out,
 	while (kvmfs_next_line(&c, &line, &llen)) {
 		struct kvmfs_word w[64];
 		int nw = kvmfs_split_words(line, llen, w, 64);
-		char q[40];
+		char q[KVMFS_QUOTE_BUF];
 
 		lineno++;
 		if (nw < 0) {
@@ -223,7 +213,7 @@ int kvmfs_addr_list_parse(const char *text, size_t len, uint64_t *out,
 			uint64_t a;
 
 			if (kvmfs_parse_u64(w[i].s, w[i].len, &a) < 0) {
-				quote(q, sizeof(q), &w[i]);
+				kvmfs_quote(w[i].s, w[i].len, q);
 				snprintf(err, errlen, "line %d: '%s' is not an address",
 					 lineno, q);
 				return -EINVAL;

@@ -1,4 +1,4 @@
-/* The run answers of DESIGN.md: one table of exit reasons with a
+/* The run answers (docs/reference.md, `run`): one table of exit reasons with a
  * formatter each, and the validation of the guest-controlled parts of
  * struct kvm_run that must pass before any of it is used. */
 #include "formats/exitfmt.h"

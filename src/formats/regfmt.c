@@ -214,36 +214,6 @@ int kvmfs_table_format(const struct kvmfs_table *t, const void *obj,
 	return (int)pos;
 }
 
-/* Room for a quoted client-supplied word: at most QUOTE_MAX input bytes,
- * each up to four output bytes ("\xff"), then "..." and the NUL. */
-#define QUOTE_MAX 32
-#define QUOTE_BUF (QUOTE_MAX * 4 + 4)
-
-/* Copy s[0..len) into out so that it is printable and bounded whatever
- * bytes a client wrote: the reason ends up in logs and the status file. */
-static void quote_word(const char *s, size_t len, char out[QUOTE_BUF])
-{
-	size_t n = len < QUOTE_MAX ? len : QUOTE_MAX;
-	size_t o = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char u = (unsigned char)s[i];
-
-		if (u >= 0x20 && u < 0x7f && u != '\\' && u != '\'') {
-			out[o++] = (char)u;
-		} else {
-			snprintf(out + o, 5, "\\x%02x", u);
-			o += 4;
-		}
-	}
-	if (n < len) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-}
-
 static void G_GNUC_PRINTF(3, 4)
 set_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -307,7 +277,7 @@ static int parse_line(const struct kvmfs_table *t, const char *line,
 {
 	struct kvmfs_word w[2];
 	const struct kvmfs_field *f;
-	char q[QUOTE_BUF];
+	char q[KVMFS_QUOTE_BUF];
 	size_t idx = 0;
 	uint64_t v;
 	int nw;
@@ -333,7 +303,7 @@ static int parse_line(const struct kvmfs_table *t, const char *line,
 		return 1;
 
 	f = find_field(t, &w[0], &idx);
-	quote_word(w[0].s, w[0].len, q);
+	kvmfs_quote(w[0].s, w[0].len, q);
 	if (!f) {
 		set_err(err, errlen, "line %u: unknown register '%s'", lineno,
 			q);
@@ -350,7 +320,7 @@ static int parse_line(const struct kvmfs_table *t, const char *line,
 	}
 
 	ret = kvmfs_parse_u64(w[1].s, w[1].len, &v);
-	quote_word(w[1].s, w[1].len, q);
+	kvmfs_quote(w[1].s, w[1].len, q);
 	if (ret == -ERANGE) {
 		set_err(err, errlen,
 			"line %u: value '%s' out of range for %s (%u bits)",

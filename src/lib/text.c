@@ -4,6 +4,7 @@
  * hold any byte, so nothing here uses strtoull() or other helpers that
  * would read past the span or quietly accept signs and whitespace. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lib/text.h"
@@ -183,4 +184,27 @@ bool kvmfs_word_is(const struct kvmfs_word *w, const char *lit)
 	size_t n = strlen(lit);
 
 	return w->len == n && memcmp(w->s, lit, n) == 0;
+}
+
+void kvmfs_quote(const char *s, size_t len, char out[KVMFS_QUOTE_BUF])
+{
+	size_t n = len < KVMFS_QUOTE_MAX ? len : KVMFS_QUOTE_MAX;
+	size_t o = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char u = (unsigned char)s[i];
+
+		if (u >= 0x20 && u < 0x7f && u != '\\' && u != '\'') {
+			out[o++] = (char)u;
+		} else {
+			snprintf(out + o, 5, "\\x%02x", u);
+			o += 4;
+		}
+	}
+	if (n < len) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
 }

@@ -36,6 +36,18 @@ bool kvmfs_next_line(struct kvmfs_cursor *c, const char **line, size_t *len);
  * max words (pointer + length) and returns the number of words found, or
  * -E2BIG if there are more than max.  A NUL or other control byte
  * (other than tab) in the line is -EINVAL. */
+/* The room for a one-line reason (a refusal, the error line of status),
+ * the same everywhere it is composed. */
+#define KVMFS_REASON_LEN 256
+
+/* A client's word quoted in a reason, printable and bounded whatever bytes
+ * it holds (the reason goes to logs and the status file): at most
+ * KVMFS_QUOTE_MAX bytes of it, each non-printable byte, backslash and
+ * quote as \xNN, "..." after a longer word. */
+#define KVMFS_QUOTE_MAX 32
+#define KVMFS_QUOTE_BUF (KVMFS_QUOTE_MAX * 4 + 4)
+void kvmfs_quote(const char *s, size_t len, char out[KVMFS_QUOTE_BUF]);
+
 struct kvmfs_word {
 	const char *s;
 	size_t len;

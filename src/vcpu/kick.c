@@ -45,4 +45,3 @@ void kvmfs_vcpu_kick(struct kvmfs_vcpu *v)
 	v->run->immediate_exit = 1;
 	pthread_kill(v->thread, KICK_SIGNAL);
 }
-

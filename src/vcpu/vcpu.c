@@ -2,6 +2,7 @@
  * every ioctl on it; other threads queue calls (vcpu_call) or start runs
  * (vcpu_run.c), during which the thread loops on KVM_RUN; a kick
  * (kick.c) gets it out. */
+#include "lib/text.h"
 #include "vcpu/vcpu_priv.h"
 
 #include "lib/log.h"
@@ -117,7 +118,7 @@ static int vcpu_setup(struct kvmfs_vcpu *v, char *err, size_t errlen)
 static void *vcpu_thread(void *arg)
 {
 	struct kvmfs_vcpu *v = arg;
-	char err[160] = "";
+	char err[KVMFS_REASON_LEN] = "";
 	int r;
 
 	v->tid = (pid_t)syscall(SYS_gettid);

@@ -5,6 +5,8 @@
 #ifndef KVMFS_VCPU_H
 #define KVMFS_VCPU_H
 
+#include "devices/bus.h"
+
 #include <linux/kvm.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,9 +33,9 @@ struct kvmfs_vcpu_config {
 	unsigned id;
 	int kvm_fd;				/* /dev/kvm, for the mmap size */
 	const struct kvm_cpuid2 *cpuid;		/* may be NULL */
-	/* Guest output to port 0xE9, from the vCPU thread. */
-	void (*console)(void *ctx, const void *data, size_t len);
-	void *ctx;
+	/* The VM's devices: every port and MMIO exit is offered to them
+	 * first, from the vCPU thread. */
+	struct kvmfs_bus *bus;
 	/* Put the thread under the seccomp filter of sandbox.h once the
 	 * vCPU is set up. */
 	bool sandbox;
@@ -83,7 +85,6 @@ struct kvmfs_vcpu_stats {
 	enum kvmfs_vcpu_state state;
 	uint64_t exits;			/* every return from KVM_RUN */
 	uint64_t by_reason[KVMFS_EXIT_COUNTERS];
-	uint64_t console_exits;
 	uint64_t runs;
 	char last[256];			/* last line of the last answer */
 	unsigned step_armed;		/* steps the next run will take */

@@ -99,8 +99,8 @@ int kvmfs_vcpu_set_guest_debug(struct kvmfs_vcpu *v, bool on)
 	return 0;
 }
 
-/* Handle one exit.  Returns true when the run goes on (console output),
- * false when it was finished.  Lock held. */
+/* Handle one exit.  Returns true when the run goes on (a device on the
+ * bus took the access), false when it was finished.  Lock held. */
 static bool handle_exit(struct kvmfs_vcpu *v)
 {
 	struct kvm_run *run = v->run;
@@ -121,22 +121,31 @@ static bool handle_exit(struct kvmfs_vcpu *v)
 	case KVM_EXIT_IO: {
 		uint8_t *data = (uint8_t *)run + run->io.data_offset;
 		size_t n = (size_t)run->io.size * run->io.count;
+		struct kvmfs_bus_access a = {
+			KVMFS_BUS_PIO, run->io.direction == KVM_EXIT_IO_OUT,
+			run->io.port, run->io.size, run->io.count, data,
+		};
 
-		if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port == 0xe9) {
-			v->stats.console_exits++;
-			if (v->cfg.console)
-				v->cfg.console(v->cfg.ctx, data, n);
-			/* A single step over the out still has to stop. */
+		/* A device took it: the guest goes on (and a single step
+		 * over it still stops, as a KVM_EXIT_DEBUG follows). */
+		if (v->cfg.bus && kvmfs_bus_dispatch(v->cfg.bus, &a))
 			return true;
-		}
 		if (run->io.direction == KVM_EXIT_IO_IN)
 			memset(data, 0xff, n);
 		break;
 	}
-	case KVM_EXIT_MMIO:
+	case KVM_EXIT_MMIO: {
+		struct kvmfs_bus_access a = {
+			KVMFS_BUS_MMIO, run->mmio.is_write, run->mmio.phys_addr,
+			run->mmio.len, 1, run->mmio.data,
+		};
+
+		if (v->cfg.bus && kvmfs_bus_dispatch(v->cfg.bus, &a))
+			return true;
 		if (!run->mmio.is_write)
 			memset(run->mmio.data, 0, sizeof(run->mmio.data));
 		break;
+	}
 	case KVM_EXIT_HLT:
 		state = KVMFS_HALTED;
 		break;

@@ -1,10 +1,12 @@
-/* The ctl file: a table of commands, each with a parser that checks its
- * words and an action that applies it.  A write is parsed whole, then
+/* The ctl file: a table of commands (ctl_verbs[]), each with the check of
+ * a line against the plan of a write, the action that applies it and the
+ * line that prints it back; ctlparse.c's table parses their words.  A write is parsed whole, then
  * checked whole against the VM as it is (memory size, max_memory, the
  * mode's page tables, running or not), before anything happens: a typo
  * or an impossible command on line 3 changes nothing.  Then the lines
  * are applied in order.  Reading ctl prints the configuration as the
  * commands that recreate it. */
+#include "lib/text.h"
 #include "formats/ctlparse.h"
 #include "lib/log.h"
 #include "vm/vm_priv.h"
@@ -13,8 +15,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-
-typedef int (*ctl_apply_fn)(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op);
 
 static int apply_mem(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
 {
@@ -34,8 +34,9 @@ static int apply_timeout(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
 		return r;
 	pthread_mutex_lock(&vm->lock);
 	vm->timeout_ms = (unsigned)op->num;
-	if (vm->vcpu)
-		kvmfs_vcpu_set_timeout(vm->vcpu, vm->timeout_ms);
+	for (unsigned i = 0; i < KVMFS_MAX_VCPUS; i++)
+		if (vm->cpus[i].vcpu)
+			kvmfs_vcpu_set_timeout(vm->cpus[i].vcpu, vm->timeout_ms);
 	pthread_mutex_unlock(&vm->lock);
 	kvmfs_vm_leave(vm);
 	return 0;
@@ -43,7 +44,7 @@ static int apply_timeout(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
 
 static int apply_mode(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
 {
-	return kvmfs_vm_set_mode(vm, &op->mode);
+	return kvmfs_vm_set_mode(vm, 0, &op->mode);
 }
 
 /* The vCPU actions: each needs vCPU 0, created on first use. */
@@ -54,7 +55,7 @@ static int vcpu_action(struct kvmfs_vm *vm, const char *what, unsigned n)
 
 	if (r < 0)
 		return r;
-	r = kvmfs_vm_vcpu(vm, &vcpu);
+	r = kvmfs_vm_vcpu(vm, 0, &vcpu);
 	if (r < 0)
 		goto out;
 	if (!strcmp(what, "stop")) {
@@ -94,20 +95,8 @@ static int apply_reset(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
 static int apply_run(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
 {
 	(void)op;
-	return kvmfs_vm_run(vm, NULL, NULL);
+	return kvmfs_vm_run(vm, 0, NULL, NULL);
 }
-
-/* Indexed by verb: the parser in ctlparse.c checked the words. */
-static const ctl_apply_fn ctl_apply[] = {
-	[KVMFS_CTL_MEM] = apply_mem,
-	[KVMFS_CTL_CONSOLE] = apply_console,
-	[KVMFS_CTL_TIMEOUT] = apply_timeout,
-	[KVMFS_CTL_MODE] = apply_mode,
-	[KVMFS_CTL_RESET] = apply_reset,
-	[KVMFS_CTL_STOP] = apply_stop,
-	[KVMFS_CTL_STEP] = apply_step,
-	[KVMFS_CTL_RUN] = apply_run,
-};
 
 /* What the VM will look like after the lines checked so far. */
 struct ctl_plan {
@@ -116,51 +105,141 @@ struct ctl_plan {
 	bool running;
 };
 
-/* Check one line against the plan and advance it, with the checks the
- * actions themselves make (vm_priv.h), so that a refused line leaves the
- * lines before it unapplied.  Failures the plan cannot foresee (the host
- * out of memory, KVM refusing a state) still stop the write where they
- * happen. */
+/* The state ctl prints back, gathered under the VM's locks. */
+struct ctl_state {
+	uint64_t memsize;
+	size_t console;
+	unsigned timeout_ms;
+	bool mode_set;
+	struct kvmfs_mode_args mode;
+	unsigned step_armed;
+};
+
+/* --- planning: each line checked against the state the earlier lines
+ * leave, with the checks the actions themselves make (vm_priv.h), so that
+ * a refused line leaves the lines before it unapplied.  Failures the plan
+ * cannot foresee (the host out of memory, KVM refusing a state) still
+ * stop the write where they happen. */
+
+static int plan_mem(const struct kvmfs_vm *vm, struct ctl_plan *p,
+		    const struct kvmfs_ctl_op *op, char *err, size_t errlen)
+{
+	int r = kvmfs_check_mem(op->num, p->memsize, p->mem_avail, p->running,
+				err, errlen);
+
+	(void)vm;
+	if (!r)
+		p->memsize = op->num;
+	return r;
+}
+
+static int plan_mode(const struct kvmfs_vm *vm, struct ctl_plan *p,
+		     const struct kvmfs_ctl_op *op, char *err, size_t errlen)
+{
+	char why[KVMFS_REASON_LEN];
+	int r = kvmfs_check_stopped("mode", p->running, err, errlen);
+
+	if (!r) {
+		r = kvmfs_mode_check(&op->mode, p->memsize, why, sizeof(why));
+		if (r < 0)
+			snprintf(err, errlen, "mode: %s", why);
+	}
+	/* The only mode with paging outside long mode. */
+	if (!r && op->mode.mode == KVMFS_MODE_PAGED32)
+		r = kvmfs_check_paging(vm->host, KVMFS_CR0_PG, 0, "mode paged32",
+				       err, errlen);
+	return r;
+}
+
+static int plan_run(const struct kvmfs_vm *vm, struct ctl_plan *p,
+		    const struct kvmfs_ctl_op *op, char *err, size_t errlen)
+{
+	int r = kvmfs_check_run(p->memsize, p->running, err, errlen);
+
+	(void)vm;
+	(void)op;
+	if (!r)
+		p->running = true;
+	return r;
+}
+
+static int plan_stopped(const struct kvmfs_vm *vm, struct ctl_plan *p,
+			const struct kvmfs_ctl_op *op, char *err, size_t errlen)
+{
+	(void)vm;
+	(void)op;
+	(void)err;
+	(void)errlen;
+	p->running = false;
+	return 0;
+}
+
+/* --- printing back: the line (if any) that recreates the setting --- */
+
+static void print_mem(const struct ctl_state *st, GString *out)
+{
+	if (st->memsize)
+		g_string_append_printf(out, "mem 0x%" PRIx64 "\n", st->memsize);
+}
+
+static void print_console(const struct ctl_state *st, GString *out)
+{
+	g_string_append_printf(out, "console %zu\n", st->console);
+}
+
+static void print_timeout(const struct ctl_state *st, GString *out)
+{
+	g_string_append_printf(out, "timeout %u\n", st->timeout_ms);
+}
+
+static void print_mode(const struct ctl_state *st, GString *out)
+{
+	char mode[160];
+
+	if (!st->mode_set)
+		return;
+	kvmfs_mode_format(&st->mode, mode, sizeof(mode));
+	g_string_append_printf(out, "%s\n", mode);
+}
+
+static void print_step(const struct ctl_state *st, GString *out)
+{
+	if (st->step_armed == 1)
+		g_string_append(out, "step\n");
+	else if (st->step_armed)
+		g_string_append_printf(out, "step %u\n", st->step_armed);
+}
+
+/* Every verb, indexed by the parser's verb number (the grammar itself,
+ * words and usage, is ctlparse.c's table): how a line is checked against
+ * the plan of a multi-line write (NULL: nothing to check), applied, and
+ * printed back by reading ctl (NULL: an action, not a setting), in the
+ * order ctl prints them. */
+static const struct ctl_verb_ops {
+	int (*plan)(const struct kvmfs_vm *vm, struct ctl_plan *p,
+		    const struct kvmfs_ctl_op *op, char *err, size_t errlen);
+	int (*apply)(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op);
+	void (*print)(const struct ctl_state *st, GString *out);
+} ctl_verbs[] = {
+	[KVMFS_CTL_MEM] = { plan_mem, apply_mem, print_mem },
+	[KVMFS_CTL_CONSOLE] = { NULL, apply_console, print_console },
+	[KVMFS_CTL_TIMEOUT] = { NULL, apply_timeout, print_timeout },
+	[KVMFS_CTL_MODE] = { plan_mode, apply_mode, print_mode },
+	[KVMFS_CTL_RESET] = { plan_stopped, apply_reset, NULL },
+	[KVMFS_CTL_STOP] = { plan_stopped, apply_stop, NULL },
+	[KVMFS_CTL_STEP] = { NULL, apply_step, print_step },
+	[KVMFS_CTL_RUN] = { plan_run, apply_run, NULL },
+};
+
+_Static_assert(sizeof(ctl_verbs) / sizeof(ctl_verbs[0]) == KVMFS_CTL_RUN + 1,
+	       "every verb of ctlparse.h has its row");
+
 static int plan_line(const struct kvmfs_vm *vm, struct ctl_plan *p,
 		     const struct kvmfs_ctl_op *op, char *err, size_t errlen)
 {
-	char why[200];
-	int r = 0;
+	const struct ctl_verb_ops *v = &ctl_verbs[op->verb];
 
-	switch (op->verb) {
-	case KVMFS_CTL_MEM:
-		r = kvmfs_check_mem(op->num, p->memsize, p->mem_avail, p->running,
-				    err, errlen);
-		if (!r)
-			p->memsize = op->num;
-		break;
-	case KVMFS_CTL_MODE:
-		r = kvmfs_check_stopped("mode", p->running, err, errlen);
-		if (!r) {
-			r = kvmfs_mode_check(&op->mode, p->memsize, why, sizeof(why));
-			if (r < 0)
-				snprintf(err, errlen, "mode: %s", why);
-		}
-		/* The only mode with paging outside long mode. */
-		if (!r && op->mode.mode == KVMFS_MODE_PAGED32)
-			r = kvmfs_check_paging(vm->host, KVMFS_CR0_PG, 0,
-					       "mode paged32", err, errlen);
-		break;
-	case KVMFS_CTL_RUN:
-		r = kvmfs_check_run(p->memsize, p->running, err, errlen);
-		if (!r)
-			p->running = true;
-		break;
-	case KVMFS_CTL_STOP:
-	case KVMFS_CTL_RESET:
-		p->running = false;
-		break;
-	case KVMFS_CTL_CONSOLE:
-	case KVMFS_CTL_TIMEOUT:
-	case KVMFS_CTL_STEP:
-		break;
-	}
-	return r;
+	return v->plan ? v->plan(vm, p, op, err, errlen) : 0;
 }
 
 /* A single line needs no plan: each action refuses without changing
@@ -170,7 +249,7 @@ static int plan_write(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *ops,
 {
 	struct kvmfs_host *h = vm->host;
 	struct ctl_plan p = { 0 };
-	char why[240];
+	char why[KVMFS_REASON_LEN];
 	int r = kvmfs_vm_enter(vm);
 
 	if (r < 0)
@@ -180,7 +259,7 @@ static int plan_write(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *ops,
 	p.mem_avail = h->cfg.max_memory - h->mem_used + vm->memsize;
 	pthread_mutex_unlock(&h->lock);
 	pthread_mutex_lock(&vm->lock);
-	p.running = vm->vcpu && kvmfs_vcpu_running(vm->vcpu);
+	p.running = kvmfs_vm_any_running(vm);
 	pthread_mutex_unlock(&vm->lock);
 	for (size_t i = 0; i < n && !r; i++) {
 		r = plan_line(vm, &p, &ops[i], why, sizeof(why));
@@ -196,7 +275,7 @@ int kvmfs_vm_ctl_write(struct kvmfs_vm *vm, const char *text, size_t len)
 {
 	struct kvmfs_ctl_op *ops = g_new0(struct kvmfs_ctl_op, KVMFS_CTL_MAX_OPS);
 	size_t n = 0;
-	char err[240];
+	char err[KVMFS_REASON_LEN];
 	int r;
 
 	r = kvmfs_ctl_parse(text, len, ops, KVMFS_CTL_MAX_OPS, &n, err, sizeof(err));
@@ -206,37 +285,34 @@ int kvmfs_vm_ctl_write(struct kvmfs_vm *vm, const char *text, size_t len)
 		r = plan_write(vm, ops, n);
 	/* Lines apply in order; one that fails stops the rest. */
 	for (size_t i = 0; i < n && !r; i++)
-		r = ctl_apply[ops[i].verb](vm, &ops[i]);
+		r = ctl_verbs[ops[i].verb].apply(vm, &ops[i]);
 	g_free(ops);
 	return r;
 }
 
 int kvmfs_vm_ctl_read(struct kvmfs_vm *vm, GString *out)
 {
-	struct kvmfs_vcpu_stats st = { 0 };
-	char mode[160];
+	struct kvmfs_vcpu_stats vs = { 0 };
+	struct ctl_state st;
 	int r = kvmfs_vm_enter(vm);
 
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&vm->lock);
-	if (vm->vcpu)
-		kvmfs_vcpu_stats(vm->vcpu, &st);
-	if (vm->memsize)
-		g_string_append_printf(out, "mem 0x%" PRIx64 "\n", vm->memsize);
+	if (vm->cpus[0].vcpu)
+		kvmfs_vcpu_stats(vm->cpus[0].vcpu, &vs);
+	st.memsize = vm->memsize;
 	pthread_mutex_lock(&vm->console_lock);
-	g_string_append_printf(out, "console %zu\n", vm->console.cap);
+	st.console = vm->console.cap;
 	pthread_mutex_unlock(&vm->console_lock);
-	g_string_append_printf(out, "timeout %u\n", vm->timeout_ms);
-	if (vm->mode_set) {
-		kvmfs_mode_format(&vm->mode, mode, sizeof(mode));
-		g_string_append_printf(out, "%s\n", mode);
-	}
-	if (st.step_armed == 1)
-		g_string_append(out, "step\n");
-	else if (st.step_armed)
-		g_string_append_printf(out, "step %u\n", st.step_armed);
+	st.timeout_ms = vm->timeout_ms;
+	st.mode_set = vm->mode_set;
+	st.mode = vm->mode;
+	st.step_armed = vs.step_armed;
 	pthread_mutex_unlock(&vm->lock);
 	kvmfs_vm_leave(vm);
+	for (size_t i = 0; i < sizeof(ctl_verbs) / sizeof(ctl_verbs[0]); i++)
+		if (ctl_verbs[i].print)
+			ctl_verbs[i].print(&st, out);
 	return 0;
 }

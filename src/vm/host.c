@@ -73,7 +73,7 @@ static bool probe_paging32(int kvm_fd)
 	struct kvm_sregs sregs, back;
 	struct kvm_regs regs;
 	static uint8_t mem[2 * 4096];
-	char err[160];
+	char err[KVMFS_REASON_LEN];
 	bool ok = true;
 	int vm, vcpu;
 
@@ -224,25 +224,7 @@ char **kvmfs_host_list(struct kvmfs_host *h)
 	return (char **)g_ptr_array_free(a, FALSE);
 }
 
-struct kvmfs_vm *kvmfs_vm_ref(struct kvmfs_vm *vm)
-{
-	g_atomic_int_inc(&vm->refs);
-	return vm;
-}
-
-void kvmfs_vm_unref(struct kvmfs_vm *vm)
-{
-	if (!vm || !g_atomic_int_dec_and_test(&vm->refs))
-		return;
-	g_free(vm->translate);
-	kvmfs_ring_free(&vm->console);
-	pthread_rwlock_destroy(&vm->rw);
-	pthread_mutex_destroy(&vm->lock);
-	pthread_mutex_destroy(&vm->console_lock);
-	free(vm);
-}
-
-struct kvmfs_vm *kvmfs_vm_lookup(struct kvmfs_host *h, const char *name)
+struct kvmfs_vm *kvmfs_host_vm_lookup(struct kvmfs_host *h, const char *name)
 {
 	struct kvmfs_vm *vm;
 
@@ -254,7 +236,7 @@ struct kvmfs_vm *kvmfs_vm_lookup(struct kvmfs_host *h, const char *name)
 	return vm;
 }
 
-struct kvmfs_vm *kvmfs_vm_by_serial(struct kvmfs_host *h, uint64_t serial)
+struct kvmfs_vm *kvmfs_host_vm_by_serial(struct kvmfs_host *h, uint64_t serial)
 {
 	struct kvmfs_vm *vm;
 	gint64 key = (gint64)serial;
@@ -265,16 +247,6 @@ struct kvmfs_vm *kvmfs_vm_by_serial(struct kvmfs_host *h, uint64_t serial)
 		kvmfs_vm_ref(vm);
 	pthread_mutex_unlock(&h->lock);
 	return vm;
-}
-
-uint64_t kvmfs_vm_serial(struct kvmfs_vm *vm)
-{
-	return vm->serial;
-}
-
-const char *kvmfs_vm_name(struct kvmfs_vm *vm)
-{
-	return vm->name;
 }
 
 static struct kvmfs_vm *vm_alloc(struct kvmfs_host *h)
@@ -300,6 +272,10 @@ static struct kvmfs_vm *vm_alloc(struct kvmfs_host *h)
 	pthread_rwlockattr_destroy(&ra);
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_mutex_init(&vm->console_lock, NULL);
+	kvmfs_bus_init(&vm->bus);
+	vm->debugcon.sink = kvmfs_vm_console_append;
+	vm->debugcon.ctx = vm;
+	kvmfs_debugcon_attach(&vm->debugcon, &vm->bus);
 	snprintf(vm->error, sizeof(vm->error), "none");
 	return vm;
 }
@@ -314,7 +290,7 @@ static void lowest_free_name(struct kvmfs_host *h, char *name)
 	}
 }
 
-int kvmfs_vm_create(struct kvmfs_host *h, const char *name, char *name_out,
+int kvmfs_host_vm_create(struct kvmfs_host *h, const char *name, char *name_out,
 		    struct kvmfs_vm **out)
 {
 	struct kvmfs_vm *vm;
@@ -375,7 +351,7 @@ int kvmfs_vm_create(struct kvmfs_host *h, const char *name, char *name_out,
 /* Tear down what the kernel holds: vCPU thread, fds, memory. */
 static void vm_teardown(struct kvmfs_vm *vm)
 {
-	struct kvmfs_vcpu *vcpu;
+	struct kvmfs_vcpu *vcpus[KVMFS_MAX_VCPUS];
 	uint64_t size;
 
 	/* Calls in flight hold vm->rw for reading and finish quickly (runs
@@ -384,10 +360,13 @@ static void vm_teardown(struct kvmfs_vm *vm)
 	pthread_rwlock_wrlock(&vm->rw);
 	vm->dead = true;
 	pthread_mutex_lock(&vm->lock);
-	vcpu = vm->vcpu;
-	vm->vcpu = NULL;
+	for (unsigned i = 0; i < KVMFS_MAX_VCPUS; i++) {
+		vcpus[i] = vm->cpus[i].vcpu;
+		vm->cpus[i].vcpu = NULL;
+	}
 	pthread_mutex_unlock(&vm->lock);
-	kvmfs_vcpu_destroy(vcpu);
+	for (unsigned i = 0; i < KVMFS_MAX_VCPUS; i++)
+		kvmfs_vcpu_destroy(vcpus[i]);
 	size = vm->memsize;
 	if (vm->mem)
 		munmap(vm->mem, vm->memsize);
@@ -405,7 +384,7 @@ static void vm_teardown(struct kvmfs_vm *vm)
 	pthread_mutex_unlock(&vm->host->lock);
 }
 
-int kvmfs_vm_destroy(struct kvmfs_host *h, const char *name)
+int kvmfs_host_vm_destroy(struct kvmfs_host *h, const char *name)
 {
 	struct kvmfs_vm *vm;
 
@@ -431,7 +410,7 @@ void kvmfs_host_free(struct kvmfs_host *h)
 		return;
 	names = kvmfs_host_list(h);
 	for (char **n = names; *n; n++)
-		kvmfs_vm_destroy(h, *n);
+		kvmfs_host_vm_destroy(h, *n);
 	g_strfreev(names);
 	g_hash_table_destroy(h->by_name);
 	g_hash_table_destroy(h->by_serial);

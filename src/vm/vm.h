@@ -43,14 +43,14 @@ char **kvmfs_host_list(struct kvmfs_host *h);
 /* Create a VM.  name == NULL picks the lowest free decimal name; the name
  * used is copied to name_out (65 bytes).  A new reference is returned in
  * *out if out is not NULL. */
-int kvmfs_vm_create(struct kvmfs_host *h, const char *name, char *name_out,
+int kvmfs_host_vm_create(struct kvmfs_host *h, const char *name, char *name_out,
 		    struct kvmfs_vm **out);
-int kvmfs_vm_destroy(struct kvmfs_host *h, const char *name);
+int kvmfs_host_vm_destroy(struct kvmfs_host *h, const char *name);
 
 /* References: lookups return one; a VM removed by rmdir answers -ENOENT
  * to every call but stays valid memory until the last unref. */
-struct kvmfs_vm *kvmfs_vm_lookup(struct kvmfs_host *h, const char *name);
-struct kvmfs_vm *kvmfs_vm_by_serial(struct kvmfs_host *h, uint64_t serial);
+struct kvmfs_vm *kvmfs_host_vm_lookup(struct kvmfs_host *h, const char *name);
+struct kvmfs_vm *kvmfs_host_vm_by_serial(struct kvmfs_host *h, uint64_t serial);
 struct kvmfs_vm *kvmfs_vm_ref(struct kvmfs_vm *vm);
 void kvmfs_vm_unref(struct kvmfs_vm *vm);
 uint64_t kvmfs_vm_serial(struct kvmfs_vm *vm);
@@ -81,15 +81,19 @@ size_t kvmfs_vm_console_read(struct kvmfs_vm *vm, uint64_t *pos, void *buf,
 			     size_t len);
 uint64_t kvmfs_vm_console_total(struct kvmfs_vm *vm);
 
-/* vCPU 0 files. */
-int kvmfs_vm_regs_read(struct kvmfs_vm *vm, GString *out);
-int kvmfs_vm_regs_write(struct kvmfs_vm *vm, const char *text, size_t len);
-int kvmfs_vm_sregs_read(struct kvmfs_vm *vm, GString *out);
-int kvmfs_vm_sregs_write(struct kvmfs_vm *vm, const char *text, size_t len);
-int kvmfs_vm_translate_write(struct kvmfs_vm *vm, const char *text,
-			     size_t len);
-int kvmfs_vm_translate_read(struct kvmfs_vm *vm, GString *out);
-int kvmfs_vm_run(struct kvmfs_vm *vm, kvmfs_run_done_fn done, void *cookie);
-void kvmfs_vm_run_interrupt(struct kvmfs_vm *vm, void *cookie);
+/* The files of vCPU CPU (0 for the VM's own regs, sregs, ...); -ENOENT
+ * for a vCPU the VM cannot have. */
+int kvmfs_vm_regs_read(struct kvmfs_vm *vm, unsigned cpu, GString *out);
+int kvmfs_vm_regs_write(struct kvmfs_vm *vm, unsigned cpu, const char *text,
+			size_t len);
+int kvmfs_vm_sregs_read(struct kvmfs_vm *vm, unsigned cpu, GString *out);
+int kvmfs_vm_sregs_write(struct kvmfs_vm *vm, unsigned cpu, const char *text,
+			 size_t len);
+int kvmfs_vm_translate_write(struct kvmfs_vm *vm, unsigned cpu,
+			     const char *text, size_t len);
+int kvmfs_vm_translate_read(struct kvmfs_vm *vm, unsigned cpu, GString *out);
+int kvmfs_vm_run(struct kvmfs_vm *vm, unsigned cpu, kvmfs_run_done_fn done,
+		 void *cookie);
+void kvmfs_vm_run_interrupt(struct kvmfs_vm *vm, unsigned cpu, void *cookie);
 
 #endif

@@ -125,10 +125,8 @@ int kvmfs_check_mem(uint64_t size, uint64_t old, uint64_t avail,
 {
 	if (size == old)
 		return 0;
-	if (running) {
-		snprintf(err, errlen, "mem: the vCPU is running (stop it first)");
-		return -EBUSY;
-	}
+	if (running)
+		return kvmfs_check_stopped("mem", running, err, errlen);
 	if (size > avail) {
 		snprintf(err, errlen, "mem: %" PRIu64 " bytes is over max_memory "
 			 "(%" PRIu64 " bytes available to this VM)", size, avail);
@@ -160,7 +158,7 @@ int kvmfs_vm_set_mem(struct kvmfs_vm *vm, uint64_t size)
 		pthread_rwlock_unlock(&vm->rw);
 		return 0;
 	}
-	running = vm->vcpu && kvmfs_vcpu_running(vm->vcpu);
+	running = kvmfs_vm_any_running(vm);
 	pthread_mutex_lock(&h->lock);
 	/* This VM's own memory counts as available to it. */
 	r = kvmfs_check_mem(size, old, h->cfg.max_memory - h->mem_used + old,
@@ -188,6 +186,15 @@ int kvmfs_vm_set_mem(struct kvmfs_vm *vm, uint64_t size)
 	return r;
 }
 
+
+void kvmfs_vm_console_append(void *ctx, const void *data, size_t len)
+{
+	struct kvmfs_vm *vm = ctx;
+
+	pthread_mutex_lock(&vm->console_lock);
+	kvmfs_ring_append(&vm->console, data, len);
+	pthread_mutex_unlock(&vm->console_lock);
+}
 
 int kvmfs_vm_set_console_size(struct kvmfs_vm *vm, uint64_t size)
 {

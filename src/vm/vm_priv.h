@@ -3,6 +3,9 @@
 #ifndef KVMFS_VM_PRIV_H
 #define KVMFS_VM_PRIV_H
 
+#include "devices/bus.h"
+#include "lib/text.h"
+#include "devices/debugcon.h"
 #include "x86/modes.h"
 #include "lib/ring.h"
 #include "vm/vm.h"
@@ -10,9 +13,18 @@
 #include <linux/kvm.h>
 #include <pthread.h>
 
-#define KVMFS_ERR_LEN 256
+#define KVMFS_ERR_LEN KVMFS_REASON_LEN
 #define KVMFS_CONSOLE_DEFAULT (1u << 20)
 #define KVMFS_TRANSLATE_MAX 4096
+/* vCPUs per VM: one until several can run (their files would be cpus/N). */
+#define KVMFS_MAX_VCPUS 1
+
+/* One vCPU of a VM, created on first use, and what its files keep. */
+struct kvmfs_vm_cpu {
+	struct kvmfs_vcpu *vcpu;	/* NULL until first used */
+	uint64_t *translate;		/* the last addresses written to translate */
+	size_t n_translate;
+};
 
 struct kvmfs_host {
 	struct kvmfs_host_config cfg;
@@ -46,24 +58,43 @@ struct kvmfs_vm {
 	uint64_t memsize;
 
 	pthread_mutex_t lock;		/* below: config, vcpu creation */
-	struct kvmfs_vcpu *vcpu;
+	struct kvmfs_vm_cpu cpus[KVMFS_MAX_VCPUS];
 	unsigned timeout_ms;
 	bool mode_set;
 	struct kvmfs_mode_args mode;
-	uint64_t *translate;		/* last request */
-	size_t n_translate;
 	char error[KVMFS_ERR_LEN];
 
 	pthread_mutex_t console_lock;
 	struct kvmfs_ring console;
+
+	/* The devices; registered when the VM is made. */
+	struct kvmfs_bus bus;
+	struct kvmfs_debugcon debugcon;	/* port 0xE9, into console */
 };
 
-/* Get vCPU 0, creating it on first use.  Caller holds vm->rw (read). */
-int kvmfs_vm_vcpu(struct kvmfs_vm *vm, struct kvmfs_vcpu **out);
+/* Get vCPU CPU, creating it on first use (-ENOENT past the last one).
+ * Caller holds vm->rw (read). */
+int kvmfs_vm_vcpu(struct kvmfs_vm *vm, unsigned cpu, struct kvmfs_vcpu **out);
+/* Whether any vCPU of the VM is in a run; vm->lock held. */
+static inline bool kvmfs_vm_any_running(struct kvmfs_vm *vm)
+{
+	for (unsigned i = 0; i < KVMFS_MAX_VCPUS; i++)
+		if (vm->cpus[i].vcpu && kvmfs_vcpu_running(vm->cpus[i].vcpu))
+			return true;
+	return false;
+}
+
+/* vCPU CPU if it exists, else NULL; vm->lock held. */
+static inline struct kvmfs_vcpu *kvmfs_vm_vcpu_if(struct kvmfs_vm *vm, unsigned cpu)
+{
+	return cpu < KVMFS_MAX_VCPUS ? vm->cpus[cpu].vcpu : NULL;
+}
 /* Take vm->rw for reading; -ENOENT if the VM was removed. */
 int kvmfs_vm_enter(struct kvmfs_vm *vm);
 void kvmfs_vm_leave(struct kvmfs_vm *vm);
 int kvmfs_vm_set_console_size(struct kvmfs_vm *vm, uint64_t size);
+/* What a device prints goes here (vm_mem.c); ctx is the VM. */
+void kvmfs_vm_console_append(void *ctx, const void *data, size_t len);
 
 /* The refusals a command makes before it changes anything, as functions
  * of the state it would apply to: the commands run them on the VM as it
@@ -82,6 +113,7 @@ int kvmfs_check_paging(const struct kvmfs_host *h, uint64_t cr0,
 /* run with MEMSIZE bytes of memory, RUNNING or not. */
 int kvmfs_check_run(uint64_t memsize, bool running, char *err,
 		    size_t errlen);
-int kvmfs_vm_set_mode(struct kvmfs_vm *vm, const struct kvmfs_mode_args *a);
+int kvmfs_vm_set_mode(struct kvmfs_vm *vm, unsigned cpu,
+		      const struct kvmfs_mode_args *a);
 
 #endif

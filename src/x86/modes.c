@@ -22,23 +22,13 @@ const char *kvmfs_mode_name(enum kvmfs_mode m)
 	return (unsigned)m < 4 ? mode_names[m] : "?";
 }
 
-/* A client's word quoted in a reason: at most 32 bytes, and printable
- * ASCII only, since the reason goes to logs and the status file. */
-static void quote(char *dst, size_t cap, const char *s, size_t len)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < len && k + 1 < cap && k < 32; i++)
-		dst[k++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	dst[k] = 0;
-}
 
 int kvmfs_mode_parse(const struct kvmfs_word *w, int n,
 		     struct kvmfs_mode_args *a, char *err, size_t errlen)
 {
 	struct kvmfs_mode_args r = { 0 };
 	bool entry_set = false;
-	char q[40];
+	char q[KVMFS_QUOTE_BUF];
 	int m;
 
 	if (n < 1) {
@@ -49,7 +39,7 @@ int kvmfs_mode_parse(const struct kvmfs_word *w, int n,
 		if (kvmfs_word_is(&w[0], mode_names[m]))
 			break;
 	if (m == 4) {
-		quote(q, sizeof(q), w[0].s, w[0].len);
+		kvmfs_quote(w[0].s, w[0].len, q);
 		snprintf(err, errlen, "unknown mode '%s' (real, protected, paged32, long)",
 			 q);
 		return -EINVAL;
@@ -79,7 +69,7 @@ int kvmfs_mode_parse(const struct kvmfs_word *w, int n,
 		}
 		continue;
 bad:
-		quote(q, sizeof(q), s, len);
+		kvmfs_quote(s, len, q);
 		snprintf(err, errlen, "bad mode option '%s' (pt=ADDR, entry=ADDR)", q);
 		return -EINVAL;
 	}

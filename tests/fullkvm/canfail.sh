@@ -1,4 +1,4 @@
-# The full-KVM lane can fail (issue 8, acceptance 4): run its paged32 test
+# The full-KVM lane can fail: run its paged32 test
 # with kvmfs-broken-paged32, a test-only build whose `mode paged32` leaves
 # CR4.PSE clear (src/x86/modes.c, KVMFS_TEST_BREAK_PAGED32).  The host lane
 # cannot see that (this host refuses 32-bit paging, and the unit tests use

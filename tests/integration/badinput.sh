@@ -1,4 +1,4 @@
-# Issue 5: bad input to every writable file.  Each malformed write gets
+# Bad input to every writable file.  Each malformed write gets
 # its documented errno, the file's state (read before and after) is
 # unchanged, and status's error line says why.  Writes are made with
 # writes.py so that the exact bytes, offsets and write() calls are known.

@@ -1,4 +1,4 @@
-# Issue 2: the root files, VM lifecycle, ctl mem, memory as a file,
+# The root files, VM lifecycle, ctl mem, memory as a file,
 # status and bad input.
 . "$(dirname "$0")/lib.bash"
 mount_kvmfs -o max_memory=64M,max_vms=100

@@ -1,4 +1,4 @@
-# Issue 7: the documentation cannot drift from the code.
+# The documentation cannot drift from the code.
 #
 # 1. Every ```console block of README.md, docs/reference.md and
 #    docs/tutorial.md is a terminal transcript that runs here, against a

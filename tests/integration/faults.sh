@@ -1,4 +1,4 @@
-# Issue 5: faults.  Guest faults become run answers and states; the
+# Faults.  Guest faults become run answers and states; the
 # server survives kill -9 of itself cleanly for its clients, exits 0
 # within 2 s on SIGTERM or unmount while vCPUs are in KVM_RUN; races
 # between run, rmdir, reset and interrupts give one answer each.

@@ -1,4 +1,4 @@
-# Issue 7: kvmfs installs and mounts like any FUSE filesystem.
+# kvmfs installs and mounts like any FUSE filesystem.
 #
 # A clean build of the source tree is installed with `meson install
 # --destdir`, which must hold the binary, the man page, the guests and the

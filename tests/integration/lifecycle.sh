@@ -1,4 +1,4 @@
-# Issue 2, acceptance 5: a thousand VMs made with mkdir and cat vms/new,
+# A thousand VMs made with mkdir and cat vms/new,
 # then removed, leave the server's fd count and memory where they were.
 . "$(dirname "$0")/lib.bash"
 mount_kvmfs

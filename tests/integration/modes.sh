@@ -1,4 +1,4 @@
-# Issue 4: ctl mode in each CPU mode with the hello guests, the way
+# ctl mode in each CPU mode with the hello guests, the way
 # kvm-hello-world runs them; translate in each unpaged mode; refusals.
 . "$(dirname "$0")/lib.bash"
 mount_kvmfs

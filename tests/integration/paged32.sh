@@ -1,4 +1,4 @@
-# Issue 4: 32-bit paging.  This host refuses it (HOST.md): then `mode
+# 32-bit paging.  A kvm-pvm host refuses it (docs/testing.md): then `mode
 # paged32` must fail with EOPNOTSUPP and an error line that says so, and
 # the test skips with that reason.  Where KVM supports it (the full-KVM
 # lane sets KVMFS_FULLKVM=1, where a refusal is a failure), the paged

@@ -1,4 +1,4 @@
-# Issue 5: path edge cases and operations the tree does not support get
+# Path edge cases and operations the tree does not support get
 # a clean errno; the server stays up and does not grow.
 . "$(dirname "$0")/lib.bash"
 mount_kvmfs

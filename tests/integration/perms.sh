@@ -1,4 +1,4 @@
-# Issue 5: only the mounting user gets in.  Without allow_other another
+# Only the mounting user gets in.  Without allow_other another
 # user gets EACCES on the mount; with -o allow_other, default_permissions
 # is on and the mode bits (0700 dirs, 0400/0600 files) hold for them.
 . "$(dirname "$0")/lib.bash"

@@ -1,4 +1,4 @@
-# Issue 5: load.  Four client processes do random operations on a shared
+# Load.  Four client processes do random operations on a shared
 # set of VMs for STRESS_SECONDS (default 60); afterwards the server is
 # alive, every VM answers consistently, and its fd count and RSS are back
 # where they started (within a small tolerance) once the VMs are gone.

@@ -1,4 +1,4 @@
-# Issue 4: translate on the pagewalk guest.  The expected translations
+# translate on the pagewalk guest.  The expected translations
 # come from the table in guests/README.md (the guest's own contract), so
 # the guest, its documentation and kvmfs are checked against each other.
 # kvmfs's page walk and KVM_TRANSLATE must agree on every address.

@@ -1,4 +1,4 @@
-# Issue 3: vCPU 0 as files — regs, sregs, run, console, ctl run/stop/
+# vCPU 0 as files — regs, sregs, run, console, ctl run/stop/
 # step/timeout/reset, interruption, live reads, snapshots by copy.
 . "$(dirname "$0")/lib.bash"
 mount_kvmfs

@@ -16,8 +16,8 @@
 
 
 struct open_file {
-	enum kind kind;
-	struct kvmfs_vm *vm;		/* reference, or NULL at the root */
+	const struct kvmfs_node *node;
+	struct kvmfs_node_ctx ctx;	/* ctx.vm: a reference, or NULL at the root */
 	pthread_mutex_t lock;
 	GString *text;			/* generated content being read */
 	bool made;			/* vms/new: a VM was created */
@@ -29,51 +29,56 @@ static void open_file_free(void *handle)
 {
 	struct open_file *fh = handle;
 
-	kvmfs_vm_unref(fh->vm);
+	if (fh->ctx.vm)
+		kvmfs_vm_unref(fh->ctx.vm);
 	if (fh->text)
 		g_string_free(fh->text, TRUE);
 	pthread_mutex_destroy(&fh->lock);
 	g_free(fh);
 }
 
-struct handle_set kvmfs_open_files = HANDLE_SET_INIT(open_file_free);
+struct kvmfs_handles kvmfs_open_files = KVMFS_HANDLES_INIT(open_file_free);
 
 static struct open_file *fh_of(struct fuse_file_info *fi)
 {
 	return (struct open_file *)(uintptr_t)fi->fh;
 }
 
+struct kvmfs_host *kvmfs_fs_host(fuse_req_t req)
+{
+	/* userdata is the address of main's host pointer: the host is
+	 * created after daemonizing, when the session already exists. */
+	return *(struct kvmfs_host **)fuse_req_userdata(req);
+}
+
 void kvmfs_fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct kvmfs_host *h = kvmfs_fs_host(req);
-	const struct node_def *def;
+	struct kvmfs_found f;
 	struct open_file *fh;
-	struct kvmfs_vm *vm;
-	enum kind kind;
-	int r = kvmfs_fs_resolve(h, ino, &kind, &def, &vm);
+	int r = kvmfs_tree_resolve(kvmfs_fs_host(req), ino, &f);
 
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
 	}
-	if (S_ISDIR(def->mode)) {
+	if (S_ISDIR(f.node->mode)) {
 		r = -EISDIR;
-	} else if ((fi->flags & O_ACCMODE) != O_RDONLY && !(def->mode & 0200)) {
+	} else if ((fi->flags & O_ACCMODE) != O_RDONLY && !(f.node->mode & 0200)) {
 		r = -EACCES;
-	} else if ((fi->flags & O_ACCMODE) != O_WRONLY && !(def->mode & 0400)) {
+	} else if ((fi->flags & O_ACCMODE) != O_WRONLY && !(f.node->mode & 0400)) {
 		r = -EACCES;
 	}
 	if (r < 0) {
-		kvmfs_vm_unref(vm);
+		kvmfs_found_put(&f);
 		fuse_reply_err(req, -r);
 		return;
 	}
 	fh = g_new0(struct open_file, 1);
-	fh->kind = kind;
-	fh->vm = vm;
+	fh->node = f.node;
+	fh->ctx = f.ctx;	/* the VM reference moves to the handle */
 	pthread_mutex_init(&fh->lock, NULL);
 	fh->link.data = fh;
-	handle_set_add(&kvmfs_open_files, &fh->link);
+	kvmfs_handles_add(&kvmfs_open_files, &fh->link);
 	fi->fh = (uintptr_t)fh;
 	/* Never stale, and large requests for memory. */
 	fi->direct_io = 1;
@@ -87,45 +92,8 @@ void kvmfs_fs_release(fuse_req_t req, fuse_ino_t ino,
 	struct open_file *fh = fh_of(fi);
 
 	(void)ino;
-	handle_set_release(&kvmfs_open_files, &fh->link);
+	kvmfs_handles_release(&kvmfs_open_files, &fh->link);
 	fuse_reply_err(req, 0);
-}
-
-/* Build the text of a generated file. */
-static int generate(struct kvmfs_host *h, struct open_file *fh, GString *out)
-{
-	char name[65];
-	int r;
-
-	switch (fh->kind) {
-	case K_VERSION:
-		g_string_append_printf(out, "%d\n", kvmfs_host_version(h));
-		return 0;
-	case K_CAPS:
-		kvmfs_host_caps(h, out);
-		return 0;
-	case K_HOST_STATUS:
-		kvmfs_host_status(h, out);
-		return 0;
-	case K_NEW:
-		r = kvmfs_vm_create(h, NULL, name, NULL);
-		if (r < 0)
-			return r;
-		g_string_append_printf(out, "%s\n", name);
-		return 0;
-	case K_CTL:
-		return kvmfs_vm_ctl_read(fh->vm, out);
-	case K_STATUS:
-		return kvmfs_vm_status(fh->vm, out);
-	case K_REGS:
-		return kvmfs_vm_regs_read(fh->vm, out);
-	case K_SREGS:
-		return kvmfs_vm_sregs_read(fh->vm, out);
-	case K_TRANSLATE:
-		return kvmfs_vm_translate_read(fh->vm, out);
-	default:
-		return -EINVAL;
-	}
 }
 
 /* The slice of text a read asks for, copied out: the reply must go after
@@ -156,11 +124,12 @@ static void read_text(fuse_req_t req, struct open_file *fh, size_t size,
 	int r = 0;
 
 	pthread_mutex_lock(&fh->lock);
-	/* vms/new makes one VM per open file, whatever is read after. */
-	if ((off == 0 && !(fh->kind == K_NEW && fh->made)) || !fh->text) {
+	/* A KVMFS_NODE_ONCE file (vms/new, which makes a VM) has one text
+	 * per open file, whatever is read after. */
+	if ((off == 0 && !((fh->node->flags & KVMFS_NODE_ONCE) && fh->made)) || !fh->text) {
 		GString *t = g_string_new(NULL);
 
-		r = generate(kvmfs_fs_host(req), fh, t);
+		r = fh->node->show ? fh->node->show(&fh->ctx, t) : -EINVAL;
 		if (r < 0) {
 			g_string_free(t, TRUE);
 		} else {
@@ -183,7 +152,7 @@ static void read_memory(fuse_req_t req, struct open_file *fh, size_t size,
 {
 	/* Once replied, the file may be released: keep only the VM, which
 	 * holds its own reference until mem_release. */
-	struct kvmfs_vm *vm = kvmfs_vm_ref(fh->vm);
+	struct kvmfs_vm *vm = kvmfs_vm_ref(fh->ctx.vm);
 	uint8_t *mem;
 	uint64_t memsize;
 	int r = kvmfs_vm_mem_acquire(vm, &mem, &memsize);
@@ -212,7 +181,7 @@ static void read_console(fuse_req_t req, struct open_file *fh, size_t size,
 	size_t got;
 	char *buf;
 
-	if (!kvmfs_vm_alive(fh->vm)) {
+	if (!kvmfs_vm_alive(fh->ctx.vm)) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
@@ -226,7 +195,7 @@ static void read_console(fuse_req_t req, struct open_file *fh, size_t size,
 	{
 		uint64_t want = pos;
 
-		got = kvmfs_vm_console_read(fh->vm, &pos, buf, size);
+		got = kvmfs_vm_console_read(fh->ctx.vm, &pos, buf, size);
 		fh->console_delta += (int64_t)(pos - want);
 	}
 	pthread_mutex_unlock(&fh->lock);
@@ -253,7 +222,7 @@ static void run_interrupted(fuse_req_t req, void *data)
 	pthread_mutex_lock(&rr->lock);
 	rr->interrupted = true;
 	if (rr->submitted)
-		kvmfs_vm_run_interrupt(rr->fh->vm, rr);
+		kvmfs_vm_run_interrupt(rr->fh->ctx.vm, rr->fh->ctx.cpu, rr);
 	pthread_mutex_unlock(&rr->lock);
 }
 
@@ -314,7 +283,7 @@ static void read_run(fuse_req_t req, struct open_file *fh, size_t size,
 		return;
 	}
 	rr->submitted = true;
-	r = kvmfs_vm_run(fh->vm, run_done, rr);
+	r = kvmfs_vm_run(fh->ctx.vm, fh->ctx.cpu, run_done, rr);
 	pthread_mutex_unlock(&rr->lock);
 	if (r < 0) {
 		fuse_req_interrupt_func(req, NULL, NULL);
@@ -330,14 +299,14 @@ void kvmfs_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct open_file *fh = fh_of(fi);
 
 	(void)ino;
-	switch (fh->kind) {
-	case K_MEMORY:
+	switch (fh->node->io) {
+	case KVMFS_IO_MEMORY:
 		read_memory(req, fh, size, off);
 		break;
-	case K_CONSOLE:
+	case KVMFS_IO_STREAM:
 		read_console(req, fh, size, off);
 		break;
-	case K_RUN:
+	case KVMFS_IO_WAIT:
 		read_run(req, fh, size, off);
 		break;
 	default:
@@ -353,32 +322,18 @@ void kvmfs_fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	int r;
 
 	(void)ino;
-	if (fh->kind == K_MEMORY) {
-		r = off < 0 ? -EINVAL : kvmfs_vm_mem_write(fh->vm, (uint64_t)off, buf, size);
+	if (fh->node->io == KVMFS_IO_MEMORY) {
+		r = off < 0 ? -EINVAL : kvmfs_vm_mem_write(fh->ctx.vm, (uint64_t)off, buf, size);
 	} else if (off != 0) {
 		/* Each write is a whole set of lines; see docs/reference.md. */
-		if (fh->vm)
-			kvmfs_vm_set_error(fh->vm, "write at offset %lld: write whole lines in one write from offset 0",
+		if (fh->ctx.vm)
+			kvmfs_vm_set_error(fh->ctx.vm, "write at offset %lld: write whole lines in one write from offset 0",
 					   (long long)off);
 		r = -EINVAL;
+	} else if (fh->node->io == KVMFS_IO_TEXT && fh->node->store) {
+		r = fh->node->store(&fh->ctx, buf, size);
 	} else {
-		switch (fh->kind) {
-		case K_CTL:
-			r = kvmfs_vm_ctl_write(fh->vm, buf, size);
-			break;
-		case K_REGS:
-			r = kvmfs_vm_regs_write(fh->vm, buf, size);
-			break;
-		case K_SREGS:
-			r = kvmfs_vm_sregs_write(fh->vm, buf, size);
-			break;
-		case K_TRANSLATE:
-			r = kvmfs_vm_translate_write(fh->vm, buf, size);
-			break;
-		default:
-			r = -EBADF;
-			break;
-		}
+		r = -EBADF;
 	}
 	if (r < 0)
 		fuse_reply_err(req, -r);

@@ -1,0 +1,65 @@
+/* The bus of a VM's devices: port and MMIO ranges, each with a handler
+ * and its context, as kvmtool's kvm__register_pio and 9front vmx's
+ * handler table.  The vCPU's run loop offers every port and MMIO exit to
+ * the bus; a device that claims the access lets the guest go on, and
+ * only an access no device claims ends the run (the VM's port policy).
+ * Devices register when the VM is made, before any vCPU runs; lookups
+ * run on vCPU threads and take a read lock only. */
+#ifndef KVMFS_DEVICES_BUS_H
+#define KVMFS_DEVICES_BUS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+enum kvmfs_bus_space {
+	KVMFS_BUS_PIO,
+	KVMFS_BUS_MMIO,
+};
+
+/* One access as KVM reported it: SIZE bytes per element, COUNT elements
+ * (string I/O), at DATA (to fill for a read). */
+struct kvmfs_bus_access {
+	enum kvmfs_bus_space space;
+	bool write;
+	uint64_t addr;
+	unsigned size;
+	unsigned count;
+	uint8_t *data;
+};
+
+/* A device's handler: true if it took the access (for a read, DATA is
+ * filled), false to leave it to the VM's policy. */
+typedef bool (*kvmfs_bus_fn)(void *ctx, const struct kvmfs_bus_access *a);
+
+#define KVMFS_BUS_MAX_RANGES 32
+
+struct kvmfs_bus_range {
+	enum kvmfs_bus_space space;
+	uint64_t base, len;
+	const char *name;
+	kvmfs_bus_fn fn;
+	void *ctx;
+	uint64_t hits; /* accesses taken */
+};
+
+struct kvmfs_bus {
+	pthread_rwlock_t lock;
+	unsigned n;
+	struct kvmfs_bus_range ranges[KVMFS_BUS_MAX_RANGES];
+};
+
+void kvmfs_bus_init(struct kvmfs_bus *b);
+void kvmfs_bus_free(struct kvmfs_bus *b);
+/* [base, base+len) in SPACE goes to fn(ctx, ...).  -EINVAL for an empty
+ * or wrapping range, -EEXIST if it overlaps one already there, -ENOSPC
+ * when the bus is full. */
+int kvmfs_bus_register(struct kvmfs_bus *b, enum kvmfs_bus_space space,
+		       uint64_t base, uint64_t len, const char *name,
+		       kvmfs_bus_fn fn, void *ctx);
+/* Offer an access to the device whose range holds its first byte. */
+bool kvmfs_bus_dispatch(struct kvmfs_bus *b, const struct kvmfs_bus_access *a);
+/* Accesses taken so far by the range called NAME (0 if none). */
+uint64_t kvmfs_bus_hits(struct kvmfs_bus *b, const char *name);
+
+#endif

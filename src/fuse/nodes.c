@@ -1,0 +1,181 @@
+/* The rows of every directory of the tree: name, mode, I/O kind and the
+ * backend function behind each file (tree.h).  Adding a file is a row
+ * here and, for text, a show (and store) function; the handlers in ops.c
+ * and files.c need no change (docs/architecture.md, "Adding a file"). */
+#include "fuse/tree.h"
+
+#include <errno.h>
+
+#define ROWS(a) (a), (unsigned)(sizeof(a) / sizeof((a)[0]))
+
+/* --- the root ------------------------------------------------------------ */
+
+static int show_version(const struct kvmfs_node_ctx *c, GString *out)
+{
+	g_string_append_printf(out, "%d\n", kvmfs_host_version(c->host));
+	return 0;
+}
+
+static int show_caps(const struct kvmfs_node_ctx *c, GString *out)
+{
+	kvmfs_host_caps(c->host, out);
+	return 0;
+}
+
+static int show_host_status(const struct kvmfs_node_ctx *c, GString *out)
+{
+	kvmfs_host_status(c->host, out);
+	return 0;
+}
+
+/* vms/new: reading it makes a VM and prints its name. */
+static int show_new(const struct kvmfs_node_ctx *c, GString *out)
+{
+	char name[65];
+	int r = kvmfs_host_vm_create(c->host, NULL, name, NULL);
+
+	if (r < 0)
+		return r;
+	g_string_append_printf(out, "%s\n", name);
+	return 0;
+}
+
+static const struct kvmfs_node vms_rows[] = {
+    {.name = "new",
+     .mode = S_IFREG | 0400,
+     .io = KVMFS_IO_TEXT,
+     .flags = KVMFS_NODE_ONCE,
+     .show = show_new},
+};
+
+/* --- one VM: vms/NAME/ ---------------------------------------------------- */
+
+static int show_ctl(const struct kvmfs_node_ctx *c, GString *out)
+{
+	return kvmfs_vm_ctl_read(c->vm, out);
+}
+
+static int store_ctl(const struct kvmfs_node_ctx *c, const char *buf,
+		     size_t len)
+{
+	return kvmfs_vm_ctl_write(c->vm, buf, len);
+}
+
+static int show_status(const struct kvmfs_node_ctx *c, GString *out)
+{
+	return kvmfs_vm_status(c->vm, out);
+}
+
+static int show_regs(const struct kvmfs_node_ctx *c, GString *out)
+{
+	return kvmfs_vm_regs_read(c->vm, c->cpu, out);
+}
+
+static int store_regs(const struct kvmfs_node_ctx *c, const char *buf,
+		      size_t len)
+{
+	return kvmfs_vm_regs_write(c->vm, c->cpu, buf, len);
+}
+
+static int show_sregs(const struct kvmfs_node_ctx *c, GString *out)
+{
+	return kvmfs_vm_sregs_read(c->vm, c->cpu, out);
+}
+
+static int store_sregs(const struct kvmfs_node_ctx *c, const char *buf,
+		       size_t len)
+{
+	return kvmfs_vm_sregs_write(c->vm, c->cpu, buf, len);
+}
+
+static int show_translate(const struct kvmfs_node_ctx *c, GString *out)
+{
+	return kvmfs_vm_translate_read(c->vm, c->cpu, out);
+}
+
+static int store_translate(const struct kvmfs_node_ctx *c, const char *buf,
+			   size_t len)
+{
+	return kvmfs_vm_translate_write(c->vm, c->cpu, buf, len);
+}
+
+static uint64_t size_memory(const struct kvmfs_node_ctx *c)
+{
+	return kvmfs_vm_mem_size(c->vm);
+}
+
+static int resize_memory(const struct kvmfs_node_ctx *c, uint64_t size)
+{
+	return kvmfs_vm_set_mem(c->vm, size);
+}
+
+static uint64_t size_console(const struct kvmfs_node_ctx *c)
+{
+	return kvmfs_vm_console_total(c->vm);
+}
+
+static const struct kvmfs_node vm_rows[] = {
+    {.name = "ctl",
+     .mode = S_IFREG | 0600,
+     .io = KVMFS_IO_TEXT,
+     .show = show_ctl,
+     .store = store_ctl},
+    {.name = "memory",
+     .mode = S_IFREG | 0600,
+     .io = KVMFS_IO_MEMORY,
+     .size = size_memory,
+     .resize = resize_memory},
+    {.name = "console",
+     .mode = S_IFREG | 0400,
+     .io = KVMFS_IO_STREAM,
+     .size = size_console},
+    {.name = "status",
+     .mode = S_IFREG | 0400,
+     .io = KVMFS_IO_TEXT,
+     .show = show_status},
+    {.name = "regs",
+     .mode = S_IFREG | 0600,
+     .io = KVMFS_IO_TEXT,
+     .show = show_regs,
+     .store = store_regs},
+    {.name = "sregs",
+     .mode = S_IFREG | 0600,
+     .io = KVMFS_IO_TEXT,
+     .show = show_sregs,
+     .store = store_sregs},
+    {.name = "run", .mode = S_IFREG | 0400, .io = KVMFS_IO_WAIT},
+    {.name = "translate",
+     .mode = S_IFREG | 0600,
+     .io = KVMFS_IO_TEXT,
+     .show = show_translate,
+     .store = store_translate},
+};
+
+const struct kvmfs_dir kvmfs_vm_dir = {ROWS(vm_rows), 0, NULL};
+const struct kvmfs_dir kvmfs_vms_dir = {ROWS(vms_rows), 1, &kvmfs_vm_dir};
+
+static const struct kvmfs_node root_rows[] = {
+    {.name = "version",
+     .mode = S_IFREG | 0400,
+     .io = KVMFS_IO_TEXT,
+     .flags = KVMFS_NODE_STATIC,
+     .show = show_version},
+    {.name = "caps",
+     .mode = S_IFREG | 0400,
+     .io = KVMFS_IO_TEXT,
+     .flags = KVMFS_NODE_STATIC,
+     .show = show_caps},
+    {.name = "status",
+     .mode = S_IFREG | 0400,
+     .io = KVMFS_IO_TEXT,
+     .show = show_host_status},
+    {.name = "vms",
+     .mode = S_IFDIR | 0700,
+     .io = KVMFS_IO_DIR,
+     .dir = &kvmfs_vms_dir},
+};
+
+const struct kvmfs_dir kvmfs_root_dir = {ROWS(root_rows), 0, NULL};
+
+_Static_assert(sizeof(vm_rows) / sizeof(vm_rows[0]) <= KVMFS_INO_MAX_ROWS,
+	       "a directory's rows fit the row field of an inode number");
