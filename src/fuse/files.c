@@ -22,6 +22,9 @@ struct open_file {
 	GString *text;			/* generated content being read */
 	bool made;			/* vms/new: a VM was created */
 	int64_t console_delta;		/* stream position - file offset */
+	/* The start of a line a chunked writer has not finished (see
+	 * write_text), applied with its end or at the last close. */
+	GString *pending;
 	GList link;			/* in kvmfs_open_files */
 };
 
@@ -33,6 +36,8 @@ static void open_file_free(void *handle)
 		kvmfs_vm_unref(fh->ctx.vm);
 	if (fh->text)
 		g_string_free(fh->text, TRUE);
+	if (fh->pending)
+		g_string_free(fh->pending, TRUE);
 	pthread_mutex_destroy(&fh->lock);
 	g_free(fh);
 }
@@ -315,6 +320,40 @@ void kvmfs_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 }
 
+/* A write to a text file is one transaction, whatever its offset (as
+ * Plan 9's ctl files and sysfs attributes): the lines it holds are taken
+ * whole or not at all.  So bash's printf, which writes each line with a
+ * write(2) of its own at the next offset, works line by line.  A writer
+ * that cuts its text into chunks (a line split across writes) is seen by
+ * a write that ends inside a line after at least one whole line: that
+ * tail waits for the next write (or the last close) and is joined to
+ * it.  A write with no newline at all (printf 'rbx 7') is a complete
+ * command by itself.  Lock held. */
+static int write_text(struct open_file *fh, const char *buf, size_t size)
+{
+	const struct kvmfs_node *n = fh->node;
+	GString *t = fh->pending;
+	const char *text = buf, *nl;
+	size_t len = size, whole;
+	int r = 0;
+
+	fh->pending = NULL;
+	if (t) {
+		g_string_append_len(t, buf, (gssize)size);
+		text = t->str;
+		len = t->len;
+	}
+	nl = memrchr(text, '\n', len);
+	whole = nl ? (size_t)(nl - text) + 1 : (t ? 0 : len);
+	if (whole)
+		r = n->store(&fh->ctx, text, whole);
+	if (!r && whole < len)
+		fh->pending = g_string_new_len(text + whole, (gssize)(len - whole));
+	if (t)
+		g_string_free(t, TRUE);
+	return r;
+}
+
 void kvmfs_fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		    size_t size, off_t off, struct fuse_file_info *fi)
 {
@@ -324,19 +363,41 @@ void kvmfs_fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	(void)ino;
 	if (fh->node->io == KVMFS_IO_MEMORY) {
 		r = off < 0 ? -EINVAL : kvmfs_vm_mem_write(fh->ctx.vm, (uint64_t)off, buf, size);
-	} else if (off != 0) {
-		/* Each write is a whole set of lines; see docs/reference.md. */
-		if (fh->ctx.vm)
-			kvmfs_vm_set_error(fh->ctx.vm, "write at offset %lld: write whole lines in one write from offset 0",
-					   (long long)off);
-		r = -EINVAL;
 	} else if (fh->node->io == KVMFS_IO_TEXT && fh->node->store) {
-		r = fh->node->store(&fh->ctx, buf, size);
+		pthread_mutex_lock(&fh->lock);
+		r = write_text(fh, buf, size);
+		pthread_mutex_unlock(&fh->lock);
 	} else {
 		r = -EBADF;
 	}
+	/* The error line tells the truth about the latest write. */
+	if (!r && fh->ctx.vm)
+		kvmfs_vm_clear_error(fh->ctx.vm);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else
 		fuse_reply_write(req, size);
+}
+
+/* close(2): a line still waiting for its end is applied now, and close
+ * reports whether it was taken. */
+void kvmfs_fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct open_file *fh = fh_of(fi);
+	GString *t;
+	int r = 0;
+
+	(void)ino;
+	pthread_mutex_lock(&fh->lock);
+	t = fh->pending;
+	fh->pending = NULL;
+	if (t && fh->node->store)
+		r = fh->node->store(&fh->ctx, t->str, t->len);
+	pthread_mutex_unlock(&fh->lock);
+	if (t) {
+		if (!r && fh->ctx.vm)
+			kvmfs_vm_clear_error(fh->ctx.vm);
+		g_string_free(t, TRUE);
+	}
+	fuse_reply_err(req, -r);
 }

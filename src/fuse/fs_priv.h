@@ -40,5 +40,6 @@ void kvmfs_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		   struct fuse_file_info *fi);
 void kvmfs_fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		    size_t size, off_t off, struct fuse_file_info *fi);
+void kvmfs_fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 
 #endif

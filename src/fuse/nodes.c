@@ -44,7 +44,7 @@ static const struct kvmfs_node vms_rows[] = {
     {.name = "new",
      .mode = S_IFREG | 0400,
      .io = KVMFS_IO_TEXT,
-     .flags = KVMFS_NODE_ONCE,
+     .flags = KVMFS_NODE_ONCE | KVMFS_NODE_HIDDEN,
      .show = show_new},
 };
 
@@ -106,7 +106,7 @@ static uint64_t size_memory(const struct kvmfs_node_ctx *c)
 
 static int resize_memory(const struct kvmfs_node_ctx *c, uint64_t size)
 {
-	return kvmfs_vm_set_mem(c->vm, size);
+	return kvmfs_vm_truncate_mem(c->vm, size);
 }
 
 static uint64_t size_console(const struct kvmfs_node_ctx *c)
@@ -143,7 +143,8 @@ static const struct kvmfs_node vm_rows[] = {
      .io = KVMFS_IO_TEXT,
      .show = show_sregs,
      .store = store_sregs},
-    {.name = "run", .mode = S_IFREG | 0400, .io = KVMFS_IO_WAIT},
+    {.name = "run", .mode = S_IFREG | 0400, .io = KVMFS_IO_WAIT,
+     .flags = KVMFS_NODE_HIDDEN},
     {.name = "translate",
      .mode = S_IFREG | 0600,
      .io = KVMFS_IO_TEXT,

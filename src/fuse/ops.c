@@ -377,4 +377,5 @@ const struct fuse_lowlevel_ops kvmfs_fs_ops = {
 	.release = kvmfs_fs_release,
 	.read = kvmfs_fs_read,
 	.write = kvmfs_fs_write,
+	.flush = kvmfs_fs_flush,
 };

@@ -114,6 +114,8 @@ void kvmfs_tree_list(struct kvmfs_host *h, const struct kvmfs_found *df,
 	for (unsigned r = 0; r < d->n_rows; r++) {
 		const struct kvmfs_node *n = &d->rows[r];
 
+		if (n->flags & KVMFS_NODE_HIDDEN)
+			continue;
 		if (n->io == KVMFS_IO_DIR)
 			fn(n->name, kvmfs_ino_pack(pi.serial, n->dir->sub, 0),
 			   n->mode, arg);

@@ -36,6 +36,11 @@ struct kvmfs_node_ctx {
 enum {
 	KVMFS_NODE_ONCE = 1 << 0,   /* text made once per open (vms/new) */
 	KVMFS_NODE_STATIC = 1 << 1, /* never changes: attributes cached 1 s */
+	/* Reading it acts (makes a VM, runs the guest): left out of
+	 * listings, so that tools that read every file they find (grep -r,
+	 * tar, find -exec cat) do nothing; reachable by name, as /proc's
+	 * task directories are. */
+	KVMFS_NODE_HIDDEN = 1 << 2,
 };
 
 struct kvmfs_dir;
@@ -136,8 +141,8 @@ int kvmfs_tree_resolve(struct kvmfs_host *h, uint64_t ino,
 /* The entry NAME of the directory PARENT: 0, -ENOENT or -ENOTDIR. */
 int kvmfs_tree_lookup(struct kvmfs_host *h, const struct kvmfs_found *parent,
 		      const char *name, struct kvmfs_found *f);
-/* Each entry of directory D (rows first, then the variable part):
- * fn(name, ino, mode, arg). */
+/* Each entry of directory D (rows first, then the variable part), but
+ * KVMFS_NODE_HIDDEN rows: fn(name, ino, mode, arg). */
 void kvmfs_tree_list(struct kvmfs_host *h, const struct kvmfs_found *d,
 		     void (*fn)(const char *name, uint64_t ino, mode_t mode,
 				void *arg),

@@ -46,6 +46,13 @@ const char *kvmfs_vm_name(struct kvmfs_vm *vm)
 	return vm->name;
 }
 
+void kvmfs_vm_clear_error(struct kvmfs_vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	snprintf(vm->error, sizeof(vm->error), "none");
+	pthread_mutex_unlock(&vm->lock);
+}
+
 void kvmfs_vm_set_error(struct kvmfs_vm *vm, const char *fmt, ...)
 {
 	char msg[KVMFS_ERR_LEN];

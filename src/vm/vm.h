@@ -59,6 +59,8 @@ bool kvmfs_vm_alive(struct kvmfs_vm *vm);
 
 void kvmfs_vm_set_error(struct kvmfs_vm *vm, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The latest write was taken: the error line says "none" again. */
+void kvmfs_vm_clear_error(struct kvmfs_vm *vm);
 
 /* ctl and status. */
 int kvmfs_vm_ctl_read(struct kvmfs_vm *vm, GString *out);
@@ -74,6 +76,9 @@ uint64_t kvmfs_vm_mem_size(struct kvmfs_vm *vm);
 int kvmfs_vm_mem_write(struct kvmfs_vm *vm, uint64_t off, const void *data,
 		       size_t len);
 int kvmfs_vm_set_mem(struct kvmfs_vm *vm, uint64_t size);
+/* truncate(2) of memory: grows it as mem does, never shrinks it (EPERM:
+ * only ctl's mem shrinks memory). */
+int kvmfs_vm_truncate_mem(struct kvmfs_vm *vm, uint64_t size);
 
 /* Console: *pos is a stream position; bytes already dropped are skipped
  * (pos moves forward past them).  Returns the count copied. */

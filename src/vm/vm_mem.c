@@ -187,6 +187,21 @@ int kvmfs_vm_set_mem(struct kvmfs_vm *vm, uint64_t size)
 }
 
 
+int kvmfs_vm_truncate_mem(struct kvmfs_vm *vm, uint64_t size)
+{
+	uint64_t old = kvmfs_vm_mem_size(vm);
+
+	/* dd without conv=notrunc truncates its output at the seek offset:
+	 * a habit of shell tools must never lose guest memory. */
+	if (size < old) {
+		kvmfs_vm_set_error(vm, "memory: truncating to %" PRIu64 " bytes would drop guest memory "
+				   "(%" PRIu64 " bytes); only 'mem SIZE' in ctl shrinks it "
+				   "(with dd, add conv=notrunc)", size, old);
+		return -EPERM;
+	}
+	return kvmfs_vm_set_mem(vm, size);
+}
+
 void kvmfs_vm_console_append(void *ctx, const void *data, size_t len)
 {
 	struct kvmfs_vm *vm = ctx;

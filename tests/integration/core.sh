@@ -76,7 +76,7 @@ expect_eq "cat vms/new" "$(cat "$MNT/vms/new")" 0
 expect_eq "cat vms/new again" "$(cat "$MNT/vms/new")" 1
 check "rmdir 0" rmdir "$MNT/vms/0"
 expect_eq "lowest free reused" "$(cat "$MNT/vms/new")" 0
-expect_eq "ls vms" "$(ls "$MNT/vms" | tr '\n' ' ')" "0 1 a new "
+expect_eq "ls vms" "$(ls "$MNT/vms" | tr '\n' ' ')" "0 1 a "
 
 # A handle opened before rmdir gets ENOENT, not freed memory.
 exec 7<"$MNT/vms/a/memory"

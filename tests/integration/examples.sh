@@ -41,6 +41,6 @@ out=$(bash "$SRCDIR/examples/demo.sh" "$BUILDDIR" 2>&1)
 expect_eq "demo.sh exits 0" "$?" 0
 expect_match "demo.sh shows the console" "$out" "Hello, world!"
 
-expect_eq "examples left no VM behind" "$(ls "$MNT/vms")" new
+expect_eq "examples left no VM behind" "$(ls "$MNT/vms")" ""
 check "server exits 0" unmount_kvmfs
 finish

@@ -20,7 +20,7 @@ expect_eq "1000 VMs listed" "$(ls "$V" | grep -vc '^new$')" 1000
 expect_eq "host status counts them" "$(field "$MNT/status" vms)" 1000
 for i in $(seq 10); do echo 'mem 2M' >"$V/m$i/ctl"; cat "$V/m$i/regs" >/dev/null; done
 for d in "$V"/*/; do rmdir "$d"; done
-expect_eq "all gone" "$(ls "$V")" new
+expect_eq "all gone" "$(ls "$V")" ""
 fd1=$(fds) rss1=$(rss) th1=$(threads)
 expect_eq "fd count back to where it was" "$fd1" "$fd0"
 expect_rss_back "RSS back after 1000 VMs" "$rss0" "$rss1" "$th0" "$th1" 2048

@@ -30,8 +30,7 @@ expect_fail "allow_other: vms/ is 0700" "Permission denied" as_other ls "$MNT/vm
 expect_fail "allow_other: version is 0400" "Permission denied" as_other cat "$MNT/version"
 expect_fail "allow_other: mkdir in vms" "Permission denied" as_other mkdir "$MNT/vms/b"
 expect_fail "allow_other: regs is 0600" "Permission denied" as_other cat "$MNT/vms/a/regs"
-expect_eq "allow_other: nothing was created" "$(ls "$MNT/vms")" "a
-new"
+expect_eq "allow_other: nothing was created" "$(ls "$MNT/vms")" "a"
 check "allow_other: root dir listing works for its mode" as_other stat "$MNT"
 check "unmount" unmount_kvmfs
 [ "$made_other" = 0 ] || userdel "$other" 2>/dev/null
