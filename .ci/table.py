@@ -24,8 +24,9 @@ def rows(path):
     with open(path) as f:
         for line in f:
             t = json.loads(line)
-            name, suite = t["name"], t.get("suite", [""])
-            suite = suite[0].split(":")[-1] if suite else ""
+            # meson names a test "PROJECT:SUITE / NAME".
+            m = re.match(r"^(?:[^:/ ]+:)?(\S+) / (.+)$", t["name"])
+            suite, name = (m.group(1), m.group(2)) if m else ("", t["name"])
             text = t.get("stdout") or ""
             verdict = "PASS" if t["result"] == "OK" else t["result"]
             secs = t["duration"]
