@@ -43,10 +43,13 @@ struct kvmfs_bus_range {
 	uint64_t hits; /* accesses taken */
 };
 
+/* The ranges live in an array that grows as devices register (a VM has
+ * one or a few: kept out of the VM itself, which a thousand idle VMs
+ * multiply). */
 struct kvmfs_bus {
 	pthread_rwlock_t lock;
 	unsigned n;
-	struct kvmfs_bus_range ranges[KVMFS_BUS_MAX_RANGES];
+	struct kvmfs_bus_range *ranges;
 };
 
 void kvmfs_bus_init(struct kvmfs_bus *b);

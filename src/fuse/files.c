@@ -367,12 +367,14 @@ void kvmfs_fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		pthread_mutex_lock(&fh->lock);
 		r = write_text(fh, buf, size);
 		pthread_mutex_unlock(&fh->lock);
+		/* The error line tells the truth about the latest command
+		 * (not about data: dd goes on writing after a refused
+		 * truncate, and its reason must stay readable). */
+		if (!r && fh->ctx.vm)
+			kvmfs_vm_clear_error(fh->ctx.vm);
 	} else {
 		r = -EBADF;
 	}
-	/* The error line tells the truth about the latest write. */
-	if (!r && fh->ctx.vm)
-		kvmfs_vm_clear_error(fh->ctx.vm);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else
