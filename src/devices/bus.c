@@ -4,7 +4,6 @@
 #include "devices/bus.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 void kvmfs_bus_init(struct kvmfs_bus *b)
@@ -15,8 +14,6 @@ void kvmfs_bus_init(struct kvmfs_bus *b)
 
 void kvmfs_bus_free(struct kvmfs_bus *b)
 {
-	free(b->ranges);
-	b->ranges = NULL;
 	b->n = 0;
 	pthread_rwlock_destroy(&b->lock);
 }
@@ -42,18 +39,9 @@ int kvmfs_bus_register(struct kvmfs_bus *b, enum kvmfs_bus_space space,
 			r = -EEXIST;
 	if (!r && b->n == KVMFS_BUS_MAX_RANGES)
 		r = -ENOSPC;
-	if (!r) {
-		struct kvmfs_bus_range *grown =
-		    realloc(b->ranges, (b->n + 1) * sizeof(*grown));
-
-		if (!grown) {
-			r = -ENOMEM;
-		} else {
-			b->ranges = grown;
-			b->ranges[b->n++] = (struct kvmfs_bus_range){
-			    space, base, len, name, fn, ctx, 0};
-		}
-	}
+	if (!r)
+		b->ranges[b->n++] = (struct kvmfs_bus_range){
+		    space, base, len, name, fn, ctx, 0};
 	pthread_rwlock_unlock(&b->lock);
 	return r;
 }

@@ -32,7 +32,11 @@ struct kvmfs_bus_access {
  * filled), false to leave it to the VM's policy. */
 typedef bool (*kvmfs_bus_fn)(void *ctx, const struct kvmfs_bus_access *a);
 
-#define KVMFS_BUS_MAX_RANGES 32
+/* Ranges per VM: the 0xE9 console and room for one more for now.  Kept
+ * inside the VM's own allocation: a small allocation of its own per VM
+ * (a fastbin chunk between the VMs' structs) keeps glibc from giving the
+ * memory of removed VMs back (lifecycle.sh's RSS check). */
+#define KVMFS_BUS_MAX_RANGES 2
 
 struct kvmfs_bus_range {
 	enum kvmfs_bus_space space;
@@ -43,13 +47,10 @@ struct kvmfs_bus_range {
 	uint64_t hits; /* accesses taken */
 };
 
-/* The ranges live in an array that grows as devices register (a VM has
- * one or a few: kept out of the VM itself, which a thousand idle VMs
- * multiply). */
 struct kvmfs_bus {
 	pthread_rwlock_t lock;
 	unsigned n;
-	struct kvmfs_bus_range *ranges;
+	struct kvmfs_bus_range ranges[KVMFS_BUS_MAX_RANGES];
 };
 
 void kvmfs_bus_init(struct kvmfs_bus *b);
