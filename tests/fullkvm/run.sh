@@ -626,17 +626,35 @@ if [ "$shell" = 1 ]; then
 	exec "$QEMU" "${qemu_args[@]}" -append "$append" -serial mon:stdio
 fi
 
+# stop_qemu PID: stop the `timeout` process PID and the QEMU it runs.  A
+# QEMU whose emulated CPU is wedged in a nested guest ignores SIGTERM
+# (its main loop never gets the lock back), so SIGKILL follows.
+stop_qemu() {
+	kill "$1" 2>/dev/null || true
+	sleep 5
+	pkill -KILL -P "$1" 2>/dev/null || true
+	kill -KILL "$1" 2>/dev/null || true
+}
+
 # watch_console PID: copy the serial console (stdin) to stdout; when it
 # has been silent for FULLKVM_SILENCE seconds the machine hangs (a test
 # inside is killed after FULLKVM_TEST_TIMEOUT and says so), so stop QEMU.
 watch_console() {
 	local line
+	local panicked=0
 	while :; do
 		if IFS= read -r -t "$FULLKVM_SILENCE" line; then
 			printf '%s\n' "${line%$'\r'}"
+			# A panicked kernel should reset the machine (panic=1,
+			# -no-reboot), but with a CPU wedged in a nested guest
+			# the reset itself can hang: stop QEMU a little later.
+			if [ "$panicked" = 0 ] && [[ $line == *"Kernel panic - not syncing"* ]]; then
+				panicked=1
+				(sleep 15; stop_qemu "$1") &
+			fi
 		elif [ $? -gt 128 ]; then
 			echo "fullkvm: no output for ${FULLKVM_SILENCE}s: the machine hangs; stopping QEMU"
-			kill "$1" 2>/dev/null || true
+			stop_qemu "$1"
 			cat >/dev/null
 			return 0
 		else

@@ -18,7 +18,8 @@ host_kvm_usable() {
 }
 
 # in_lane_unless_host_kvm: where this machine has no usable KVM, run the
-# calling test inside the full-KVM lane instead (tests/fullkvm/run.sh,
+# calling test inside the full-KVM lane (KVMFS_LANE_SMP: its emulated
+# CPUs, 2 unless the test set it before sourcing this file) instead (tests/fullkvm/run.sh,
 # docs/testing.md), with one line saying so, and exit with its verdict.
 # Without QEMU the lane skips (exit 77), and under CI=true it fails.
 # Inside the lane (KVMFS_FULLKVM=1) it does nothing.  Extra arguments go
@@ -31,7 +32,7 @@ in_lane_unless_host_kvm() {
 	name=${1:-integration/$(basename "$0" .sh)}
 	shift || true
 	echo "no usable /dev/kvm on this machine: running $name in the full-KVM lane (docs/testing.md)"
-	exec bash "$SRCDIR/tests/fullkvm/run.sh" --quiet --test "$name" "$@"
+	exec bash "$SRCDIR/tests/fullkvm/run.sh" --quiet --smp "${KVMFS_LANE_SMP:-2}" --test "$name" "$@"
 }
 [ "${KVMFS_LANE_SELF:-}" = 1 ] || in_lane_unless_host_kvm
 
