@@ -9,6 +9,7 @@
 #include "vm/vm_priv.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -384,6 +385,25 @@ static void vm_teardown(struct kvmfs_vm *vm)
 	pthread_mutex_unlock(&vm->host->lock);
 }
 
+/* When the last VM is gone after many were removed, hand the freed heap
+ * back to the kernel: the VMs were made by several FUSE workers, each
+ * with its own malloc arena, and the freed structs between live chunks
+ * keep RSS up (lifecycle.sh measures it).  Not after every removal: a
+ * trim walks the heap. */
+static void give_back_memory(struct kvmfs_host *h)
+{
+	bool trim;
+
+	pthread_mutex_lock(&h->lock);
+	h->removed_since_trim++;
+	trim = g_hash_table_size(h->by_name) == 0 && h->removed_since_trim >= 64;
+	if (trim)
+		h->removed_since_trim = 0;
+	pthread_mutex_unlock(&h->lock);
+	if (trim)
+		malloc_trim(0);
+}
+
 int kvmfs_host_vm_destroy(struct kvmfs_host *h, const char *name)
 {
 	struct kvmfs_vm *vm;
@@ -399,6 +419,7 @@ int kvmfs_host_vm_destroy(struct kvmfs_host *h, const char *name)
 		return -ENOENT;
 	vm_teardown(vm);
 	kvmfs_vm_unref(vm);
+	give_back_memory(h);
 	return 0;
 }
 

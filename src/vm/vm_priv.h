@@ -39,6 +39,7 @@ struct kvmfs_host {
 	GHashTable *by_serial;		/* serial -> vm, same VMs */
 	uint64_t next_serial;
 	uint64_t mem_used;
+	unsigned removed_since_trim;	/* VMs removed since the last malloc_trim */
 	char error[KVMFS_ERR_LEN];
 };
 
