@@ -20,13 +20,34 @@ const struct kvmfs_dir *kvmfs_tree_dir_of(uint64_t serial, unsigned sub)
 	return sub == kvmfs_vm_dir.sub ? &kvmfs_vm_dir : NULL;
 }
 
-/* The inode of the directory that holds directory (serial, sub). */
-static uint64_t parent_of(uint64_t serial, unsigned sub)
+/* Fill F with row ROW (0: the directory itself) of directory D at level
+ * SERIAL, acting on VM (a reference F takes over, or NULL). */
+static int found_at(struct kvmfs_found *f, struct kvmfs_host *h,
+		    struct kvmfs_vm *vm, const struct kvmfs_dir *d,
+		    uint64_t serial, unsigned row)
 {
-	if (serial != 0)
-		return kvmfs_ino_pack(0, kvmfs_vms_dir.sub, 0);
-	(void)sub;
-	return kvmfs_ino_pack(0, kvmfs_root_dir.sub, 0);
+	memset(f, 0, sizeof(*f));
+	f->ctx.host = h;
+	f->ctx.vm = vm;
+	f->ino = kvmfs_ino_pack(serial, d->sub, row);
+	if (row == 0) {
+		f->node = &dir_self;
+		f->dir = d;
+		/* A VM's directory is in vms/, vms/ in the root, the root
+		 * its own parent. */
+		f->parent_ino = serial != 0
+				    ? kvmfs_ino_pack(0, kvmfs_vms_dir.sub, 0)
+				    : kvmfs_ino_pack(0, kvmfs_root_dir.sub, 0);
+		return 0;
+	}
+	f->node = &d->rows[row - 1];
+	if (f->node->io == KVMFS_IO_DIR) {
+		/* A directory row is reached through its own inode only
+		 * (lookup hands that out), never as a row. */
+		kvmfs_found_put(f);
+		return -ENOENT;
+	}
+	return 0;
 }
 
 int kvmfs_tree_resolve(struct kvmfs_host *h, uint64_t ino,
@@ -34,6 +55,7 @@ int kvmfs_tree_resolve(struct kvmfs_host *h, uint64_t ino,
 {
 	struct kvmfs_ino i;
 	const struct kvmfs_dir *d;
+	struct kvmfs_vm *vm = NULL;
 
 	memset(f, 0, sizeof(*f));
 	f->ctx.host = h;
@@ -44,49 +66,34 @@ int kvmfs_tree_resolve(struct kvmfs_host *h, uint64_t ino,
 	if (!d || i.row > d->n_rows)
 		return -ENOENT;
 	if (i.serial != 0) {
-		f->ctx.vm = kvmfs_host_vm_by_serial(h, i.serial);
-		if (!f->ctx.vm)
+		vm = kvmfs_host_vm_by_serial(h, i.serial);
+		if (!vm)
 			return -ENOENT;
 	}
-	f->ino = ino;
-	if (i.row == 0) {
-		f->node = &dir_self;
-		f->dir = d;
-		f->parent_ino = i.serial == 0 && i.sub == kvmfs_root_dir.sub
-				    ? ino
-				    : parent_of(i.serial, i.sub);
-		return 0;
-	}
-	f->node = &d->rows[i.row - 1];
-	if (f->node->io == KVMFS_IO_DIR) {
-		/* A directory row is reached through its own inode only
-		 * (lookup hands that out), never as a row. */
-		kvmfs_found_put(f);
-		return -ENOENT;
-	}
-	return 0;
+	return found_at(f, h, vm, d, i.serial, i.row);
 }
 
 int kvmfs_tree_lookup(struct kvmfs_host *h, const struct kvmfs_found *parent,
 		      const char *name, struct kvmfs_found *f)
 {
 	const struct kvmfs_dir *d = parent->dir;
-	struct kvmfs_ino pi;
+	uint64_t serial;
 	struct kvmfs_vm *child;
 
 	if (!d)
 		return -ENOTDIR;
-	pi = kvmfs_ino_unpack(parent->ino);
+	serial = kvmfs_ino_unpack(parent->ino).serial;
 	for (unsigned r = 0; r < d->n_rows; r++) {
 		const struct kvmfs_node *n = &d->rows[r];
+		struct kvmfs_vm *vm;
 
 		if (strcmp(name, n->name))
 			continue;
+		/* The parent holds its VM already: no second lookup. */
+		vm = parent->ctx.vm ? kvmfs_vm_ref(parent->ctx.vm) : NULL;
 		if (n->io == KVMFS_IO_DIR)
-			return kvmfs_tree_resolve(
-			    h, kvmfs_ino_pack(pi.serial, n->dir->sub, 0), f);
-		return kvmfs_tree_resolve(
-		    h, kvmfs_ino_pack(pi.serial, pi.sub, r + 1), f);
+			return found_at(f, h, vm, n->dir, serial, 0);
+		return found_at(f, h, vm, d, serial, r + 1);
 	}
 	if (!d->child || strlen(name) > 64)
 		return -ENOENT;
@@ -94,13 +101,7 @@ int kvmfs_tree_lookup(struct kvmfs_host *h, const struct kvmfs_found *parent,
 	child = kvmfs_host_vm_lookup(h, name);
 	if (!child)
 		return -ENOENT;
-	{
-		uint64_t serial = kvmfs_vm_serial(child);
-
-		kvmfs_vm_unref(child);
-		return kvmfs_tree_resolve(
-		    h, kvmfs_ino_pack(serial, d->child->sub, 0), f);
-	}
+	return found_at(f, h, child, d->child, kvmfs_vm_serial(child), 0);
 }
 
 void kvmfs_tree_list(struct kvmfs_host *h, const struct kvmfs_found *df,
