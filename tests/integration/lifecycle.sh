@@ -23,7 +23,13 @@ for d in "$V"/*/; do rmdir "$d"; done
 expect_eq "all gone" "$(ls "$V")" ""
 fd1=$(fds) rss1=$(rss) th1=$(threads)
 expect_eq "fd count back to where it was" "$fd1" "$fd0"
-expect_rss_back "RSS back after 1000 VMs" "$rss0" "$rss1" "$th0" "$th1" 2048
+# In the full-KVM lane the server ended 0.5 to 4.1 MB above its start
+# after the 1000 VMs in the runs of 2026-12-01/02 (libfuse's workers and
+# their request buffers as the slow emulation's timing makes them): twice
+# the slack there.
+slack=2048
+[ "${KVMFS_FULLKVM:-}" = 1 ] && slack=4096
+expect_rss_back "RSS back after 1000 VMs" "$rss0" "$rss1" "$th0" "$th1" "$slack"
 expect_eq "no guest memory accounted" "$(field "$MNT/status" memory)" 0
 
 check "server exits 0" unmount_kvmfs
