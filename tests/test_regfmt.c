@@ -296,6 +296,14 @@ static void test_subset_write(void **state)
 			 0);
 	assert_true(b.rax == 5);
 	assert_true(b.rflags == 0x202);
+
+	/* Names ignore case. */
+	in = "RAX 7\nRFlags 0x2";
+	assert_int_equal(kvmfs_table_parse(&kvmfs_regs_table, in, strlen(in),
+					   &b, NULL, NULL, 0),
+			 0);
+	assert_true(b.rax == 7);
+	assert_true(b.rflags == 2);
 }
 
 static void test_sregs_subset(void **state)
@@ -359,7 +367,8 @@ static void test_rejections_regs(void **state)
 		{ "\n\n", 0, "no 'name value' lines*" },
 		{ " \t \n  \n", 0, "no 'name value' lines*" },
 		{ "rax 1\nrzz 2\n", 0, "line 2: unknown register 'rzz'" },
-		{ "RAX 1\n", 0, "line 1: unknown register 'RAX'" },
+		{ "rip=0x10\n", 0, "line 1: 'rip=0x10': write 'NAME VALUE', with a space*" },
+		{ "rax 1\ncr0 1\n", 0, "line 2: cr0 is in sregs (echo 'cr0 VALUE' > sregs)" },
 		{ "rax 1\n\nrip 5\nrip 6\n", 0, "line 4: duplicate 'rip'" },
 		{ "rax\n", 0, "line 1: missing value for rax" },
 		{ "rax 1 2\n", 0, "line 1: expected 'name value'*" },
@@ -393,6 +402,7 @@ static void test_rejections_sregs(void **state)
 	static const struct bad_case cases[] = {
 		{ "cs.dpl 0x1ff\n", 0,
 		  "line 1: value 0x1ff too wide for cs.dpl (2 bits)" },
+		{ "cr0 1\nRIP 1\n", 0, "line 2: rip is in regs (echo 'rip VALUE' > regs)" },
 		{ "cs.dpl 4\n", 0,
 		  "line 1: value 0x4 too wide for cs.dpl (2 bits)" },
 		{ "cr0 1\nss.present 2\n", 0,

@@ -241,6 +241,35 @@ static const struct kvmfs_field *find_field(const struct kvmfs_table *t,
 	return NULL;
 }
 
+/* A name the table does not have: say what was probably meant. */
+static int unknown_name(const struct kvmfs_table *t, const struct kvmfs_word *w,
+			unsigned lineno, const char *q, char *err,
+			size_t errlen)
+{
+	const struct kvmfs_table *other =
+		t == &kvmfs_regs_table ? &kvmfs_sregs_table :
+		t == &kvmfs_sregs_table ? &kvmfs_regs_table : NULL;
+	const struct kvmfs_field *f;
+	size_t idx;
+
+	if (memchr(w[0].s, '=', w[0].len)) {
+		set_err(err, errlen,
+			"line %u: '%s': write 'NAME VALUE', with a space (e.g. 'rip 0x1000')",
+			lineno, q);
+		return -EINVAL;
+	}
+	f = other ? find_field(other, &w[0], &idx) : NULL;
+	if (f) {
+		const char *file = other == &kvmfs_regs_table ? "regs" : "sregs";
+
+		set_err(err, errlen, "line %u: %s is in %s (echo '%s VALUE' > %s)",
+			lineno, f->name, file, f->name, file);
+		return -EINVAL;
+	}
+	set_err(err, errlen, "line %u: unknown register '%s'", lineno, q);
+	return -EINVAL;
+}
+
 /* Bytes of obj that the table covers: the copy the parser works on. */
 static size_t table_span(const struct kvmfs_table *t)
 {
@@ -304,11 +333,8 @@ static int parse_line(const struct kvmfs_table *t, const char *line,
 
 	f = find_field(t, &w[0], &idx);
 	kvmfs_quote(w[0].s, w[0].len, q);
-	if (!f) {
-		set_err(err, errlen, "line %u: unknown register '%s'", lineno,
-			q);
-		return -EINVAL;
-	}
+	if (!f)
+		return unknown_name(t, w, lineno, q, err, errlen);
 	if (mark[idx]) {
 		set_err(err, errlen, "line %u: duplicate '%s'", lineno, q);
 		return -EINVAL;

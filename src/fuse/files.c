@@ -4,6 +4,7 @@
  * by stream position, and `run` reads answered from the vCPU thread so
  * that no worker waits for a guest. */
 #include "fuse/fs_priv.h"
+#include "lib/join.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,9 +23,9 @@ struct open_file {
 	GString *text;			/* generated content being read */
 	bool made;			/* vms/new: a VM was created */
 	int64_t console_delta;		/* stream position - file offset */
-	/* The start of a line a chunked writer has not finished (see
-	 * write_text), applied with its end or at the last close. */
-	GString *pending;
+	/* A write that ended inside a line, held until a write ends it or
+	 * the file is closed (lib/join.h). */
+	struct kvmfs_join join;
 	GList link;			/* in kvmfs_open_files */
 };
 
@@ -36,8 +37,7 @@ static void open_file_free(void *handle)
 		kvmfs_vm_unref(fh->ctx.vm);
 	if (fh->text)
 		g_string_free(fh->text, TRUE);
-	if (fh->pending)
-		g_string_free(fh->pending, TRUE);
+	kvmfs_join_free(&fh->join);
 	pthread_mutex_destroy(&fh->lock);
 	g_free(fh);
 }
@@ -324,33 +324,22 @@ void kvmfs_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
  * Plan 9's ctl files and sysfs attributes): the lines it holds are taken
  * whole or not at all.  So bash's printf, which writes each line with a
  * write(2) of its own at the next offset, works line by line.  A writer
- * that cuts its text into chunks (a line split across writes) is seen by
- * a write that ends inside a line after at least one whole line: that
- * tail waits for the next write (or the last close) and is joined to
- * it.  A write with no newline at all (printf 'rbx 7') is a complete
- * command by itself.  Lock held. */
+ * that cuts a line across writes is joined (lib/join.h): a write that
+ * ends inside a line waits, whole, for the write that ends it or the last
+ * close, so that no write is ever taken in part.  Lock held. */
 static int write_text(struct open_file *fh, const char *buf, size_t size)
 {
-	const struct kvmfs_node *n = fh->node;
-	GString *t = fh->pending;
-	const char *text = buf, *nl;
-	size_t len = size, whole;
-	int r = 0;
+	GString *t;
+	int r = kvmfs_join_write(&fh->join, buf, size, &t);
 
-	fh->pending = NULL;
-	if (t) {
-		g_string_append_len(t, buf, (gssize)size);
-		text = t->str;
-		len = t->len;
-	}
-	nl = memrchr(text, '\n', len);
-	whole = nl ? (size_t)(nl - text) + 1 : (t ? 0 : len);
-	if (whole)
-		r = n->store(&fh->ctx, text, whole);
-	if (!r && whole < len)
-		fh->pending = g_string_new_len(text + whole, (gssize)(len - whole));
-	if (t)
-		g_string_free(t, TRUE);
+	if (r == -EFBIG && fh->ctx.vm)
+		kvmfs_vm_set_error(fh->ctx.vm,
+				   "%s: over %u bytes written without the end of a line (nothing applied)",
+				   fh->node->name, KVMFS_JOIN_MAX);
+	if (r < 0 || !t)
+		return r;
+	r = fh->node->store(&fh->ctx, t->str, t->len);
+	g_string_free(t, TRUE);
 	return r;
 }
 
@@ -391,8 +380,7 @@ void kvmfs_fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	(void)ino;
 	pthread_mutex_lock(&fh->lock);
-	t = fh->pending;
-	fh->pending = NULL;
+	t = kvmfs_join_flush(&fh->join);
 	if (t && fh->node->store)
 		r = fh->node->store(&fh->ctx, t->str, t->len);
 	pthread_mutex_unlock(&fh->lock);

@@ -68,6 +68,8 @@ static int show_status(const struct kvmfs_node_ctx *c, GString *out)
 
 static int show_regs(const struct kvmfs_node_ctx *c, GString *out)
 {
+	if (c->peek && !kvmfs_vm_has_vcpu(c->vm, c->cpu))
+		return -EAGAIN;
 	return kvmfs_vm_regs_read(c->vm, c->cpu, out);
 }
 
@@ -79,6 +81,8 @@ static int store_regs(const struct kvmfs_node_ctx *c, const char *buf,
 
 static int show_sregs(const struct kvmfs_node_ctx *c, GString *out)
 {
+	if (c->peek && !kvmfs_vm_has_vcpu(c->vm, c->cpu))
+		return -EAGAIN;
 	return kvmfs_vm_sregs_read(c->vm, c->cpu, out);
 }
 
@@ -90,6 +94,8 @@ static int store_sregs(const struct kvmfs_node_ctx *c, const char *buf,
 
 static int show_translate(const struct kvmfs_node_ctx *c, GString *out)
 {
+	if (c->peek && !kvmfs_vm_has_vcpu(c->vm, c->cpu))
+		return -EAGAIN;
 	return kvmfs_vm_translate_read(c->vm, c->cpu, out);
 }
 

@@ -17,6 +17,27 @@
 /* Files carry the mount's time rather than 1970 in ls -l. */
 static time_t mount_time;
 
+/* A text file's st_size is the length a read would return now, so that
+ * tools that trust sizes (cmp -s, a program reading st_size bytes, a
+ * page cache) see the content (docs/reference.md, "Rules every file
+ * follows").  A file whose read makes something (vms/new, or regs of a
+ * VM without its vCPU yet) says 0: stat never acts. */
+static size_t text_size(const struct kvmfs_found *f)
+{
+	struct kvmfs_node_ctx c = f->ctx;
+	GString *t;
+	size_t n = 0;
+
+	if (!f->node->show || (f->node->flags & KVMFS_NODE_ONCE))
+		return 0;
+	c.peek = true;
+	t = g_string_new(NULL);
+	if (f->node->show(&c, t) == 0)
+		n = t->len;
+	g_string_free(t, TRUE);
+	return n;
+}
+
 static void fill_stat(const struct kvmfs_found *f, struct stat *st)
 {
 	const struct kvmfs_node *n = f->node;
@@ -36,6 +57,8 @@ static void fill_stat(const struct kvmfs_found *f, struct stat *st)
 		st->st_size = (off_t)n->size(&f->ctx);
 		if (n->io == KVMFS_IO_MEMORY)
 			st->st_blocks = st->st_size / 512;
+	} else if (n->io == KVMFS_IO_TEXT) {
+		st->st_size = (off_t)text_size(f);
 	}
 }
 

@@ -31,6 +31,9 @@ struct kvmfs_node_ctx {
 	struct kvmfs_host *host;
 	struct kvmfs_vm *vm;
 	unsigned cpu;
+	/* Showing only to learn the length (st_size): make nothing that
+	 * does not exist yet (a vCPU); -EAGAIN where a read would. */
+	bool peek;
 };
 
 enum {
@@ -54,7 +57,8 @@ struct kvmfs_node {
 	int (*show)(const struct kvmfs_node_ctx *c, GString *out);
 	int (*store)(const struct kvmfs_node_ctx *c, const char *buf,
 		     size_t len);
-	/* st_size, for memory and the console; NULL: 0. */
+	/* st_size, for memory and the console; NULL: for text, the length
+	 * show() gives now (but KVMFS_NODE_ONCE files), else 0. */
 	uint64_t (*size)(const struct kvmfs_node_ctx *c);
 	/* truncate(2) to SIZE; NULL: only truncating to 0 is accepted. */
 	int (*resize)(const struct kvmfs_node_ctx *c, uint64_t size);

@@ -4,6 +4,7 @@
  * hold any byte, so nothing here uses strtoull() or other helpers that
  * would read past the span or quietly accept signs and whitespace. */
 #include <errno.h>
+#include <glib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -183,7 +184,13 @@ bool kvmfs_word_is(const struct kvmfs_word *w, const char *lit)
 {
 	size_t n = strlen(lit);
 
-	return w->len == n && memcmp(w->s, lit, n) == 0;
+	if (w->len != n)
+		return false;
+	/* Names are ASCII and case does not matter (mode Long, RIP 1). */
+	for (size_t i = 0; i < n; i++)
+		if (g_ascii_tolower(w->s[i]) != g_ascii_tolower(lit[i]))
+			return false;
+	return true;
 }
 
 void kvmfs_quote(const char *s, size_t len, char out[KVMFS_QUOTE_BUF])

@@ -56,6 +56,7 @@ int kvmfs_split_words(const char *line, size_t len, struct kvmfs_word *w,
 		      int max);
 
 /* True if word w equals the NUL-terminated string lit. */
+/* W is LIT, ignoring ASCII case. */
 bool kvmfs_word_is(const struct kvmfs_word *w, const char *lit);
 
 #endif

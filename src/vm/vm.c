@@ -92,6 +92,16 @@ bool kvmfs_vm_alive(struct kvmfs_vm *vm)
 	return alive;
 }
 
+bool kvmfs_vm_has_vcpu(struct kvmfs_vm *vm, unsigned cpu)
+{
+	bool has;
+
+	pthread_mutex_lock(&vm->lock);
+	has = kvmfs_vm_vcpu_if(vm, cpu) != NULL;
+	pthread_mutex_unlock(&vm->lock);
+	return has;
+}
+
 int kvmfs_vm_vcpu(struct kvmfs_vm *vm, unsigned cpu, struct kvmfs_vcpu **out)
 {
 	struct kvmfs_vcpu_config cfg = {

@@ -87,7 +87,10 @@ size_t kvmfs_vm_console_read(struct kvmfs_vm *vm, uint64_t *pos, void *buf,
 uint64_t kvmfs_vm_console_total(struct kvmfs_vm *vm);
 
 /* The files of vCPU CPU (0 for the VM's own regs, sregs, ...); -ENOENT
- * for a vCPU the VM cannot have. */
+ * for a vCPU the VM cannot have.  A read of regs, sregs or translate
+ * makes the vCPU if it does not exist yet; kvmfs_vm_has_vcpu says
+ * whether it does, for callers that must not make it (st_size). */
+bool kvmfs_vm_has_vcpu(struct kvmfs_vm *vm, unsigned cpu);
 int kvmfs_vm_regs_read(struct kvmfs_vm *vm, unsigned cpu, GString *out);
 int kvmfs_vm_regs_write(struct kvmfs_vm *vm, unsigned cpu, const char *text,
 			size_t len);

@@ -9,6 +9,7 @@
 #include "lib/text.h"
 #include "vm/vm_priv.h"
 #include "x86/pagewalk.h"
+#include "x86/rules.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -141,7 +142,7 @@ int kvmfs_vm_regs_write(struct kvmfs_vm *vm, unsigned cpu, const char *text,
 	if (!r) {
 		r = kvmfs_vcpu_set_regs(vcpu, &regs);
 		if (r == -EBUSY)
-			kvmfs_vm_set_error(vm, "regs: the vCPU is running");
+			kvmfs_vm_set_error(vm, "regs: the vCPU is running (echo stop > ctl first)");
 		else if (r < 0)
 			kvmfs_vm_set_error(vm, "regs: KVM_SET_REGS: %s", strerror(-r));
 	}
@@ -161,6 +162,12 @@ static int apply_sregs(struct kvmfs_vm *vm, struct kvmfs_vcpu *vcpu,
 	char err[KVMFS_REASON_LEN];
 	int r;
 
+	/* KVM's bare EINVAL names no rule: check them first. */
+	r = kvmfs_sregs_rules(want, err, sizeof(err));
+	if (r < 0) {
+		kvmfs_vm_set_error(vm, "%s: %s", what, err);
+		return r;
+	}
 	/* Refuse before KVM sees it: where KVM drops CR0.PG outside long
 	 * mode it also leaves the vCPU to shut down on its next run. */
 	r = kvmfs_check_paging(vm->host, want->cr0, want->efer, what, err,
@@ -173,10 +180,14 @@ static int apply_sregs(struct kvmfs_vm *vm, struct kvmfs_vcpu *vcpu,
 	if (r < 0) {
 		kvmfs_vcpu_set_sregs(vcpu, old);
 		if (r == -EBUSY)
-			kvmfs_vm_set_error(vm, "%s: the vCPU is running", what);
-		else
-			kvmfs_vm_set_error(vm, "%s: KVM refused the state: %s", what,
-					   strerror(-r));
+			kvmfs_vm_set_error(vm, "%s: the vCPU is running (echo stop > ctl first)", what);
+		else {
+			kvmfs_sregs_changes(old, want, err, sizeof(err));
+			kvmfs_vm_set_error(vm, "%s: KVM refused the state (%s)%s%s",
+					   what, strerror(-r),
+					   err[0] ? ": it does not support " : "",
+					   err);
+		}
 		return r == -EBUSY ? r : -EINVAL;
 	}
 	r = kvmfs_table_compare(&kvmfs_sregs_table, want, &got, seen, err,
@@ -415,6 +426,21 @@ int kvmfs_vm_translate_read(struct kvmfs_vm *vm, unsigned cpu, GString *out)
 
 /* --- run --- */
 
+/* A run that would fetch its first instruction outside memory (a VM
+ * without a mode sits at the reset vector, 0xfffffff0) is refused with
+ * the fix, rather than answered with KVM's internal_error. */
+static int check_start(struct kvmfs_vm *vm, struct kvmfs_vcpu *vcpu,
+		       char *err, size_t errlen)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	if (kvmfs_vcpu_running(vcpu) || kvmfs_vcpu_get_sregs(vcpu, &sregs) < 0 ||
+	    kvmfs_vcpu_get_regs(vcpu, &regs) < 0)
+		return 0;	/* joining a run, or KVM_RUN will say */
+	return kvmfs_run_start_check(&sregs, regs.rip, vm->memsize, err, errlen);
+}
+
 int kvmfs_vm_run(struct kvmfs_vm *vm, unsigned cpu, kvmfs_run_done_fn done,
 		 void *cookie)
 {
@@ -427,6 +453,8 @@ int kvmfs_vm_run(struct kvmfs_vm *vm, unsigned cpu, kvmfs_run_done_fn done,
 	/* Whether it is running is checked (and a run started) under
 	 * the vCPU's lock: EBUSY comes from kvmfs_vcpu_run. */
 	r = kvmfs_check_run(vm->memsize, false, err, sizeof(err));
+	if (!r)
+		r = check_start(vm, vcpu, err, sizeof(err));
 	if (!r) {
 		r = kvmfs_vcpu_run(vcpu, done, cookie);
 		if (r == -EBUSY)

@@ -48,10 +48,15 @@ int kvmfs_vm_mem_write(struct kvmfs_vm *vm, uint64_t off, const void *data,
 	if (r < 0)
 		return r;
 	if (off > vm->memsize || len > vm->memsize - off) {
+		uint64_t size = vm->memsize;
+
 		kvmfs_vm_leave(vm);
-		kvmfs_vm_set_error(vm, "memory: write of %zu bytes at 0x%" PRIx64
-				   " passes the end (0x%" PRIx64 " bytes)",
-				   len, off, vm->memsize);
+		if (!size)
+			kvmfs_vm_set_error(vm, "memory: no memory yet (echo 'mem SIZE' > ctl first)");
+		else
+			kvmfs_vm_set_error(vm, "memory: write of %zu bytes at 0x%" PRIx64
+					   " passes the end (0x%" PRIx64 " bytes; echo 'mem SIZE' > ctl grows it)",
+					   len, off, size);
 		return -ENOSPC;
 	}
 	memcpy(vm->mem + off, data, len);

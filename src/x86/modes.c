@@ -156,7 +156,7 @@ int kvmfs_mode_check(const struct kvmfs_mode_args *a, uint64_t memsize,
 	uint64_t pt = a->pt_set ? a->pt : kvmfs_mode_default_pt(a->mode, memsize);
 
 	if (memsize < PAGE) {
-		snprintf(err, errlen, "no memory: write 'mem SIZE' to ctl first");
+		snprintf(err, errlen, "no memory yet (echo 'mem SIZE' > ctl first)");
 		return -EINVAL;
 	}
 	if (a->entry >= memsize) {

@@ -35,12 +35,17 @@ bad() {
 	$W "$V/b/ctl" 0 'nonsense\n' >/dev/null
 }
 
-head -c 1048576 /dev/urandom >"$WORK/garbage"
+# 1 MiB in one write(2), which reaches the server as 128 KiB pieces:
+# without a newline each piece is a transaction and the first is refused;
+# lines cut at every piece are held, joined, and refused when over 256 KiB.
+head -c 1048576 /dev/urandom | tr -d '\n' >"$WORK/garbage"
+yes 'rax 1' | head -c 1048576 >"$WORK/cutlines"
 for f in regs sregs ctl translate; do
 	bad $f EINVAL "only spaces" 0 '   \n'
 	bad $f EINVAL "unknown name" 0 'bogus 1\n'
 	bad $f EINVAL "binary bytes" 0 '\x00\xff\x01\x7f\n'
 	bad $f EINVAL "1 MiB of garbage" 0 "@$WORK/garbage"
+	bad $f EFBIG "1 MiB of lines cut across writes" 0 "@$WORK/cutlines"
 done
 for f in regs sregs; do
 	name=$([ $f = regs ] && echo rbx || echo cr2)

@@ -69,7 +69,7 @@ printf 'cr0 0x80000011\ncr4 0\nefer 0x500\n' >"$WORK/lma-no-pae"
 expect_fail "long mode without CR4.PAE refused" "Invalid argument" bash -c "cat '$WORK/lma-no-pae' > '$V/bad/sregs'"
 expect_eq "sregs as before" "$(cat "$V/bad/sregs")" "$before"
 expect_fail "CR0.PG without PE refused" "" bash -c "echo 'cr0 0x80000000' > '$V/bad/sregs'"
-expect_match "error line says why" "$(field "$V/bad/status" error)" "KVM refused|refuses 32-bit paging"
+expect_match "error line says why" "$(field "$V/bad/status" error)" "KVM refused|refuses 32-bit paging|needs protected mode"
 expect_eq "sregs as before" "$(cat "$V/bad/sregs")" "$before"
 expect_match "VM still runs" "$(cat "$V/bad/run")" "^hlt"
 
