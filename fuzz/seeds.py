@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# Writes the binary seed inputs of fuzz_pagewalk and fuzz_exit into
+# Writes the binary seed inputs of fuzz_pagewalk, fuzz_exit and fuzz_uart into
 # fuzz/corpus/ (the text seeds of the other targets are plain files kept
 # by hand).  The layouts are the ones the targets' leading comments give;
 # kvm_run offsets are those of <linux/kvm.h> on x86-64.  Run it again
@@ -141,5 +141,85 @@ def exit_seeds():
     write('exit', 'unknown', run_input(rip, 511, 999, []))
 
 
+# fuzz_uart's programs: an opcode byte and its operands (fuzz_uart.c).
+THR, IER, FCR, LCR, MCR, LSR, MSR, SCR = 0, 1, 2, 3, 4, 5, 6, 7
+IIR = FCR
+
+
+def u_wr(reg, value):
+    return bytes([reg << 3, value])
+
+
+def u_rd(reg):
+    return bytes([reg << 3 | 1])
+
+
+def u_input(data):
+    return bytes([2, len(data)]) + data
+
+
+def u_flood(chunks, value=0x03):
+    return bytes([value & ~7 | 3, chunks - 1])
+
+
+U_ROUND_TRIP = bytes([4])
+U_RESET = bytes([7])
+
+
+def u_text(text):
+    return bytes([(len(text) >> 8) << 3 | 5, len(text) & 0xff]) + text
+
+
+def u_port(size_log, count, write, port, data=b''):
+    shape = size_log | (count - 1) << 2 | (0x20 if write else 0)
+    return bytes([6, shape, port + 1]) + data
+
+
+def uart_seeds():
+    # drivers/tty/serial/8250/8250_port.c: autoconfig() and the start of
+    # serial8250_do_startup() with its THRE test.
+    probe = (u_wr(SCR, 0xa5) + u_rd(SCR) + u_rd(IER) + u_wr(IER, 0) +
+             u_rd(IER) + u_wr(IER, 0x0f) + u_rd(IER) + u_wr(IER, 0) +
+             u_rd(MCR) + u_rd(LCR) + u_wr(MCR, 0x1a) + u_rd(MSR) +
+             u_wr(MCR, 0) + u_wr(LCR, 0xbf) + u_wr(FCR, 0) +
+             u_wr(LCR, 0) + u_wr(FCR, 1) + u_rd(IIR) +
+             u_wr(LCR, 0x80) + u_rd(IIR) + u_wr(LCR, 0) +
+             u_wr(FCR, 0x21) + u_rd(IIR) + u_wr(FCR, 0) +
+             u_wr(IER, 0x40) + u_rd(IER) + u_wr(FCR, 1) + u_wr(FCR, 7) +
+             u_wr(FCR, 0) + u_rd(THR) + u_wr(IER, 0))
+    write('uart', 'autoconfig', probe)
+    startup = (probe + u_rd(LSR) + u_rd(THR) + u_rd(IIR) + u_rd(MSR) +
+               u_wr(LCR, 3) + u_wr(MCR, 0x0b) + u_wr(IER, 2) +
+               u_rd(IIR) + u_wr(IER, 0) + u_wr(IER, 2) + u_rd(IIR) +
+               u_wr(IER, 0) + u_wr(LCR, 0x83) + u_wr(THR, 1) +
+               u_wr(IER, 0) + u_wr(LCR, 3) + u_wr(FCR, 0x81) +
+               u_wr(IER, 5) + b''.join(u_wr(THR, c) for c in b'login: ') +
+               u_input(b'root\n') + u_rd(IIR) + u_rd(LSR) +
+               b''.join(u_rd(THR) for _ in range(5)) + u_rd(IIR) +
+               U_ROUND_TRIP)
+    write('uart', 'startup', startup)
+    # Loopback into a full queue: OE, then its line status interrupt.
+    write('uart', 'overrun', u_wr(MCR, 0x1b) + u_wr(IER, 0x0f) +
+          u_flood(128) + u_wr(THR, 0x4c) + u_rd(IIR) + u_rd(LSR) +
+          u_rd(IIR) + u_flood(1) + u_wr(MCR, 0x1f) + u_wr(MCR, 0x0b) +
+          u_rd(MSR) + U_ROUND_TRIP + U_RESET)
+    state = (b'ier 0x01\nlcr 0x03\nmcr 0x0b\nscr 0x00\ndll 0x01\n'
+             b'dlm 0x00\nfcr 0x01\nlsr 0x61\nmsr 0xb0\nthre_pending 0\n'
+             b'rx 6c73\n')
+    write('uart', 'state', u_text(state) + u_rd(THR) + U_ROUND_TRIP +
+          u_text(b'mcr 0x1f\nmsr 0xf0\nrx -\n') +
+          u_text(b'ier 0x01\nbogus 1\n') + u_text(b'lsr 0x61\n') +
+          u_text(b'rx ' + b'41' * 300 + b'\n'))
+    # Port accesses: outb, rep outsb, outw over LCR and MCR, rep insb,
+    # inl running past the 8th port, and ports beside the UART.
+    write('uart', 'ports', u_port(0, 1, True, 0, b'A') +
+          u_port(0, 3, True, 0, b'BCD') +
+          u_port(1, 1, True, 3, b'\x03\x0b') + u_input(b'xyz') +
+          u_port(0, 3, False, 0) + u_port(2, 1, False, 6) +
+          u_port(1, 2, True, 7, b'\x42\x99\x43\x98') +
+          u_port(0, 1, False, -1) + u_port(3, 8, False, 8))
+
+
 pagewalk_seeds()
 exit_seeds()
+uart_seeds()

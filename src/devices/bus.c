@@ -1,6 +1,6 @@
-/* The device bus (bus.h): a short array of ranges searched in order.  A
- * VM has a handful of devices, so a search tree would cost more than it
- * saves; the array is only written before the first run. */
+/* The device bus (bus.h): a short array of ranges searched in order, then
+ * the policy ranges, newest first.  A VM has a handful of devices and
+ * ranges, so a search tree would cost more than it saves. */
 #include "devices/bus.h"
 
 #include <errno.h>
@@ -46,9 +46,26 @@ int kvmfs_bus_register(struct kvmfs_bus *b, enum kvmfs_bus_space space,
 	return r;
 }
 
+static bool apply_policy(struct kvmfs_bus *b, const struct kvmfs_bus_access *a)
+{
+	for (unsigned i = b->n_policies; i-- > 0;) {
+		struct kvmfs_bus_policy *p = &b->policies[i];
+
+		if (p->space != a->space || a->addr < p->first || a->addr > p->last)
+			continue;
+		__atomic_add_fetch(&p->hits, 1, __ATOMIC_RELAXED);
+		if (p->action != KVMFS_BUS_IGNORE)
+			return false;
+		if (!a->write)
+			memset(a->data, 0xff, (size_t)a->size * a->count);
+		return true;
+	}
+	return false;
+}
+
 bool kvmfs_bus_dispatch(struct kvmfs_bus *b, const struct kvmfs_bus_access *a)
 {
-	bool taken = false;
+	bool taken = false, claimed = false;
 
 	pthread_rwlock_rdlock(&b->lock);
 	for (unsigned i = 0; i < b->n; i++) {
@@ -57,13 +74,68 @@ bool kvmfs_bus_dispatch(struct kvmfs_bus *b, const struct kvmfs_bus_access *a)
 		if (r->space != a->space || a->addr < r->base ||
 		    a->addr - r->base >= r->len)
 			continue;
-		taken = r->fn(r->ctx, a);
+		taken = claimed = r->fn(r->ctx, a);
 		if (taken)
 			__atomic_add_fetch(&r->hits, 1, __ATOMIC_RELAXED);
 		break;
 	}
+	if (!claimed)
+		taken = apply_policy(b, a);
 	pthread_rwlock_unlock(&b->lock);
 	return taken;
+}
+
+int kvmfs_bus_set_policy(struct kvmfs_bus *b, enum kvmfs_bus_space space,
+			 uint64_t first, uint64_t last,
+			 enum kvmfs_bus_action action)
+{
+	int r = 0;
+	unsigned i;
+
+	if (first > last)
+		return -EINVAL;
+	pthread_rwlock_wrlock(&b->lock);
+	for (i = 0; i < b->n_policies; i++) {
+		struct kvmfs_bus_policy *p = &b->policies[i];
+
+		if (p->space == space && p->first == first && p->last == last)
+			break;
+	}
+	if (i < b->n_policies) {
+		/* Same range: the newest action, counted afresh. */
+		memmove(&b->policies[i], &b->policies[i + 1],
+			(b->n_policies - i - 1) * sizeof(b->policies[0]));
+		b->n_policies--;
+	}
+	if (b->n_policies == KVMFS_BUS_MAX_POLICIES)
+		r = -ENOSPC;
+	else
+		b->policies[b->n_policies++] = (struct kvmfs_bus_policy){
+			space, first, last, action, 0};
+	pthread_rwlock_unlock(&b->lock);
+	return r;
+}
+
+unsigned kvmfs_bus_policies(struct kvmfs_bus *b, struct kvmfs_bus_policy *out,
+			    unsigned max)
+{
+	unsigned n;
+
+	pthread_rwlock_rdlock(&b->lock);
+	n = b->n_policies < max ? b->n_policies : max;
+	for (unsigned i = 0; i < n; i++) {
+		out[i] = b->policies[i];
+		out[i].hits = __atomic_load_n(&b->policies[i].hits, __ATOMIC_RELAXED);
+	}
+	pthread_rwlock_unlock(&b->lock);
+	return n;
+}
+
+void kvmfs_bus_clear_policies(struct kvmfs_bus *b)
+{
+	pthread_rwlock_wrlock(&b->lock);
+	b->n_policies = 0;
+	pthread_rwlock_unlock(&b->lock);
 }
 
 uint64_t kvmfs_bus_hits(struct kvmfs_bus *b, const char *name)

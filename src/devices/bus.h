@@ -36,7 +36,9 @@ typedef bool (*kvmfs_bus_fn)(void *ctx, const struct kvmfs_bus_access *a);
  * inside the VM's own allocation: a small allocation of its own per VM
  * (a fastbin chunk between the VMs' structs) keeps glibc from giving the
  * memory of removed VMs back (lifecycle.sh's RSS check). */
-#define KVMFS_BUS_MAX_RANGES 2
+#define KVMFS_BUS_MAX_RANGES 4
+/* Policy ranges per VM (ctl's pio and mmio lines). */
+#define KVMFS_BUS_MAX_POLICIES 16
 
 struct kvmfs_bus_range {
 	enum kvmfs_bus_space space;
@@ -47,10 +49,27 @@ struct kvmfs_bus_range {
 	uint64_t hits; /* accesses taken */
 };
 
+/* What an access no device takes does (the VM's port and MMIO policy):
+ * stop ends the run and hands the access to the reader (the default);
+ * ignore lets the guest go on, reads giving all ones, writes dropped. */
+enum kvmfs_bus_action {
+	KVMFS_BUS_STOP,
+	KVMFS_BUS_IGNORE,
+};
+
+struct kvmfs_bus_policy {
+	enum kvmfs_bus_space space;
+	uint64_t first, last;	/* inclusive */
+	enum kvmfs_bus_action action;
+	uint64_t hits;		/* accesses it decided */
+};
+
 struct kvmfs_bus {
 	pthread_rwlock_t lock;
 	unsigned n;
 	struct kvmfs_bus_range ranges[KVMFS_BUS_MAX_RANGES];
+	unsigned n_policies;
+	struct kvmfs_bus_policy policies[KVMFS_BUS_MAX_POLICIES];
 };
 
 void kvmfs_bus_init(struct kvmfs_bus *b);
@@ -61,8 +80,21 @@ void kvmfs_bus_free(struct kvmfs_bus *b);
 int kvmfs_bus_register(struct kvmfs_bus *b, enum kvmfs_bus_space space,
 		       uint64_t base, uint64_t len, const char *name,
 		       kvmfs_bus_fn fn, void *ctx);
-/* Offer an access to the device whose range holds its first byte. */
+/* Offer an access to the device whose range holds its first byte; if no
+ * device takes it, the newest policy range holding it decides (an ignored
+ * read fills DATA with 0xff).  True when the guest may go on. */
 bool kvmfs_bus_dispatch(struct kvmfs_bus *b, const struct kvmfs_bus_access *a);
+/* Set the action of [first, last] in SPACE: a range equal to one already
+ * there replaces it, any other is added (newest first when they
+ * overlap).  -EINVAL for first > last, -ENOSPC when the table is full. */
+int kvmfs_bus_set_policy(struct kvmfs_bus *b, enum kvmfs_bus_space space,
+			 uint64_t first, uint64_t last,
+			 enum kvmfs_bus_action action);
+/* A copy of the policy table; returns the count (at most max). */
+unsigned kvmfs_bus_policies(struct kvmfs_bus *b, struct kvmfs_bus_policy *out,
+			    unsigned max);
+/* Forget every policy range (a VM's reset keeps them: it is config). */
+void kvmfs_bus_clear_policies(struct kvmfs_bus *b);
 /* Accesses taken so far by the range called NAME (0 if none). */
 uint64_t kvmfs_bus_hits(struct kvmfs_bus *b, const char *name);
 

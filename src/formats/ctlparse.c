@@ -99,6 +99,53 @@ static int parse_mode(const struct kvmfs_word *w, int n,
 	return kvmfs_mode_parse(w, n, &op->mode, err, errlen);
 }
 
+/* pio and mmio: FIRST-LAST (inclusive) or a single address, then
+ * ignore or stop.  Ports are 16 bits. */
+static int parse_range(const struct kvmfs_word *w, int n,
+		       struct kvmfs_ctl_op *op, char *err, size_t errlen,
+		       uint64_t max, const char *verb)
+{
+	const char *dash = memchr(w[0].s, '-', w[0].len);
+	size_t l1 = dash ? (size_t)(dash - w[0].s) : w[0].len;
+	char q[KVMFS_QUOTE_BUF];
+
+	(void)n;
+	kvmfs_quote(w[0].s, w[0].len, q);
+	if (kvmfs_parse_u64(w[0].s, l1, &op->first) < 0 ||
+	    (dash && kvmfs_parse_u64(dash + 1, w[0].len - l1 - 1, &op->last) < 0)) {
+		snprintf(err, errlen, "%s: bad range '%s' (FIRST-LAST, e.g. 0x80-0x8f)",
+			 verb, q);
+		return -EINVAL;
+	}
+	if (!dash)
+		op->last = op->first;
+	if (op->first > op->last || op->last > max) {
+		snprintf(err, errlen, "%s: range '%s' must go upwards and end by 0x%" PRIx64,
+			 verb, q, max);
+		return -EINVAL;
+	}
+	if (kvmfs_word_is(&w[1], "ignore")) {
+		op->ignore = true;
+	} else if (!kvmfs_word_is(&w[1], "stop")) {
+		kvmfs_quote(w[1].s, w[1].len, q);
+		snprintf(err, errlen, "%s: unknown action '%s' (ignore, stop)", verb, q);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_pio(const struct kvmfs_word *w, int n,
+		     struct kvmfs_ctl_op *op, char *err, size_t errlen)
+{
+	return parse_range(w, n, op, err, errlen, 0xffff, "pio");
+}
+
+static int parse_mmio(const struct kvmfs_word *w, int n,
+		      struct kvmfs_ctl_op *op, char *err, size_t errlen)
+{
+	return parse_range(w, n, op, err, errlen, UINT64_MAX, "mmio");
+}
+
 static const struct ctl_verb verbs[] = {
 	{ "mem", KVMFS_CTL_MEM, 1, "mem SIZE", parse_mem },
 	{ "console", KVMFS_CTL_CONSOLE, 1, "console SIZE", parse_console },
@@ -109,6 +156,9 @@ static const struct ctl_verb verbs[] = {
 	{ "stop", KVMFS_CTL_STOP, 0, "stop", NULL },
 	{ "step", KVMFS_CTL_STEP, -1, "step [N]", parse_step },
 	{ "run", KVMFS_CTL_RUN, 0, "run", NULL },
+	{ "irqchip", KVMFS_CTL_IRQCHIP, 0, "irqchip", NULL },
+	{ "pio", KVMFS_CTL_PIO, 2, "pio FIRST-LAST ignore|stop", parse_pio },
+	{ "mmio", KVMFS_CTL_MMIO, 2, "mmio FIRST-LAST ignore|stop", parse_mmio },
 };
 
 /* Returns 1 for a command, 0 for a blank line, or -EINVAL. */
@@ -136,7 +186,7 @@ static int parse_line(const char *line, size_t len, struct kvmfs_ctl_op *op,
 	if (!v) {
 		kvmfs_quote(w[0].s, w[0].len, q);
 		snprintf(err, errlen,
-			 "unknown command '%s' (mem, console, timeout, mode, reset, stop, step, run)",
+			 "unknown command '%s' (mem, console, timeout, mode, reset, stop, step, run, irqchip, pio, mmio)",
 			 q);
 		return -EINVAL;
 	}

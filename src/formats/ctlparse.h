@@ -6,6 +6,7 @@
 
 #include "x86/modes.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +19,9 @@ enum kvmfs_ctl_verb {
 	KVMFS_CTL_STOP,
 	KVMFS_CTL_STEP,
 	KVMFS_CTL_RUN,
+	KVMFS_CTL_IRQCHIP,
+	KVMFS_CTL_PIO,
+	KVMFS_CTL_MMIO,
 };
 
 struct kvmfs_ctl_op {
@@ -25,6 +29,8 @@ struct kvmfs_ctl_op {
 	uint64_t num;			/* mem, console: bytes; timeout: ms;
 					   step: instructions */
 	struct kvmfs_mode_args mode;
+	uint64_t first, last;		/* pio, mmio: the range, inclusive */
+	bool ignore;			/* pio, mmio: ignore (else stop) */
 	unsigned line;			/* where it was in the text, from 1 */
 };
 

@@ -352,6 +352,17 @@ void kvmfs_fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	(void)ino;
 	if (fh->node->io == KVMFS_IO_MEMORY) {
 		r = off < 0 ? -EINVAL : kvmfs_vm_mem_write(fh->ctx.vm, (uint64_t)off, buf, size);
+	} else if (fh->node->io == KVMFS_IO_INPUT) {
+		/* As many bytes as the UART's queue takes: a short count,
+		 * or EAGAIN when it is full. */
+		ssize_t n = kvmfs_vm_input(fh->ctx.vm, buf, size);
+
+		if (n >= 0) {
+			kvmfs_vm_clear_error(fh->ctx.vm);
+			fuse_reply_write(req, (size_t)n);
+			return;
+		}
+		r = (int)n;
 	} else if (fh->node->io == KVMFS_IO_TEXT && fh->node->store) {
 		pthread_mutex_lock(&fh->lock);
 		r = write_text(fh, buf, size);

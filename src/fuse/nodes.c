@@ -156,6 +156,10 @@ static const struct kvmfs_node vm_rows[] = {
      .io = KVMFS_IO_TEXT,
      .show = show_translate,
      .store = store_translate},
+    /* Writing it types into the guest's serial port: left out of
+     * listings, so that cp -r of a VM never types into its copy. */
+    {.name = "input", .mode = S_IFREG | 0200, .io = KVMFS_IO_INPUT,
+     .flags = KVMFS_NODE_HIDDEN},
 };
 
 const struct kvmfs_dir kvmfs_vm_dir = {ROWS(vm_rows), 0, NULL};

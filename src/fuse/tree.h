@@ -23,6 +23,7 @@ enum kvmfs_io {
 	KVMFS_IO_MEMORY, /* guest memory: offset = address */
 	KVMFS_IO_STREAM, /* the console: offsets are stream positions */
 	KVMFS_IO_WAIT,	 /* a read that waits for the guest (run) */
+	KVMFS_IO_INPUT,	 /* bytes for the guest's serial port (input) */
 };
 
 /* The objects a node acts on: the host, the VM (NULL at the root), and

@@ -98,11 +98,25 @@ static int apply_run(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
 	return kvmfs_vm_run(vm, 0, NULL, NULL);
 }
 
+static int apply_irqchip(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
+{
+	(void)op;
+	return kvmfs_vm_set_irqchip(vm);
+}
+
+static int apply_policy(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
+{
+	return kvmfs_vm_set_policy(vm, op->verb == KVMFS_CTL_MMIO, op->first,
+				   op->last, op->ignore);
+}
+
 /* What the VM will look like after the lines checked so far. */
 struct ctl_plan {
 	uint64_t memsize;
 	uint64_t mem_avail;		/* for this VM under max_memory */
 	bool running;
+	bool has_vcpu;			/* irqchip must come before it */
+	unsigned policies;		/* pio and mmio ranges */
 };
 
 /* The state ctl prints back, gathered under the VM's locks. */
@@ -113,6 +127,7 @@ struct ctl_state {
 	bool mode_set;
 	struct kvmfs_mode_args mode;
 	unsigned step_armed;
+	GString *devices;		/* irqchip, pio and mmio lines */
 };
 
 /* --- planning: each line checked against the state the earlier lines
@@ -163,6 +178,39 @@ static int plan_run(const struct kvmfs_vm *vm, struct ctl_plan *p,
 	return r;
 }
 
+static int plan_irqchip(const struct kvmfs_vm *vm, struct ctl_plan *p,
+			const struct kvmfs_ctl_op *op, char *err, size_t errlen)
+{
+	(void)vm;
+	(void)op;
+	return kvmfs_check_irqchip(p->has_vcpu, err, errlen);
+}
+
+/* mode, step and run make the vCPU: an irqchip after them is refused. */
+static int plan_vcpu(const struct kvmfs_vm *vm, struct ctl_plan *p,
+		     const struct kvmfs_ctl_op *op, char *err, size_t errlen)
+{
+	int r = op->verb == KVMFS_CTL_MODE ? plan_mode(vm, p, op, err, errlen) :
+		op->verb == KVMFS_CTL_RUN ? plan_run(vm, p, op, err, errlen) : 0;
+
+	if (!r)
+		p->has_vcpu = true;
+	return r;
+}
+
+static int plan_policy(const struct kvmfs_vm *vm, struct ctl_plan *p,
+		       const struct kvmfs_ctl_op *op, char *err, size_t errlen)
+{
+	(void)vm;
+	if (++p->policies > KVMFS_BUS_MAX_POLICIES) {
+		snprintf(err, errlen, "%s: more than %u ranges",
+			 op->verb == KVMFS_CTL_MMIO ? "mmio" : "pio",
+			 KVMFS_BUS_MAX_POLICIES);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
 static int plan_stopped(const struct kvmfs_vm *vm, struct ctl_plan *p,
 			const struct kvmfs_ctl_op *op, char *err, size_t errlen)
 {
@@ -202,6 +250,11 @@ static void print_mode(const struct ctl_state *st, GString *out)
 	g_string_append_printf(out, "%s\n", mode);
 }
 
+static void print_devices(const struct ctl_state *st, GString *out)
+{
+	g_string_append_len(out, st->devices->str, (gssize)st->devices->len);
+}
+
 static void print_step(const struct ctl_state *st, GString *out)
 {
 	if (st->step_armed == 1)
@@ -224,15 +277,26 @@ static const struct ctl_verb_ops {
 	[KVMFS_CTL_MEM] = { plan_mem, apply_mem, print_mem },
 	[KVMFS_CTL_CONSOLE] = { NULL, apply_console, print_console },
 	[KVMFS_CTL_TIMEOUT] = { NULL, apply_timeout, print_timeout },
-	[KVMFS_CTL_MODE] = { plan_mode, apply_mode, print_mode },
+	[KVMFS_CTL_MODE] = { plan_vcpu, apply_mode, print_mode },
 	[KVMFS_CTL_RESET] = { plan_stopped, apply_reset, NULL },
 	[KVMFS_CTL_STOP] = { plan_stopped, apply_stop, NULL },
-	[KVMFS_CTL_STEP] = { NULL, apply_step, print_step },
-	[KVMFS_CTL_RUN] = { plan_run, apply_run, NULL },
+	[KVMFS_CTL_STEP] = { plan_vcpu, apply_step, print_step },
+	[KVMFS_CTL_RUN] = { plan_vcpu, apply_run, NULL },
+	[KVMFS_CTL_IRQCHIP] = { plan_irqchip, apply_irqchip, print_devices },
+	[KVMFS_CTL_PIO] = { plan_policy, apply_policy, NULL },
+	[KVMFS_CTL_MMIO] = { plan_policy, apply_policy, NULL },
 };
 
-_Static_assert(sizeof(ctl_verbs) / sizeof(ctl_verbs[0]) == KVMFS_CTL_RUN + 1,
+_Static_assert(sizeof(ctl_verbs) / sizeof(ctl_verbs[0]) == KVMFS_CTL_MMIO + 1,
 	       "every verb of ctlparse.h has its row");
+
+/* The order ctl prints its settings in, which is the order a restore
+ * needs: the irqchip (with the port policy) before the mode, which makes
+ * the vCPU. */
+static const enum kvmfs_ctl_verb print_order[] = {
+	KVMFS_CTL_MEM, KVMFS_CTL_CONSOLE, KVMFS_CTL_TIMEOUT, KVMFS_CTL_IRQCHIP,
+	KVMFS_CTL_MODE, KVMFS_CTL_STEP,
+};
 
 static int plan_line(const struct kvmfs_vm *vm, struct ctl_plan *p,
 		     const struct kvmfs_ctl_op *op, char *err, size_t errlen)
@@ -260,7 +324,9 @@ static int plan_write(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *ops,
 	pthread_mutex_unlock(&h->lock);
 	pthread_mutex_lock(&vm->lock);
 	p.running = kvmfs_vm_any_running(vm);
+	p.has_vcpu = kvmfs_vm_vcpu_if(vm, 0) != NULL;
 	pthread_mutex_unlock(&vm->lock);
+	p.policies = vm->bus.n_policies;
 	for (size_t i = 0; i < n && !r; i++) {
 		r = plan_line(vm, &p, &ops[i], why, sizeof(why));
 		if (r < 0)
@@ -310,9 +376,11 @@ int kvmfs_vm_ctl_read(struct kvmfs_vm *vm, GString *out)
 	st.mode = vm->mode;
 	st.step_armed = vs.step_armed;
 	pthread_mutex_unlock(&vm->lock);
+	st.devices = g_string_new(NULL);
+	kvmfs_vm_devices_ctl(vm, st.devices);
 	kvmfs_vm_leave(vm);
-	for (size_t i = 0; i < sizeof(ctl_verbs) / sizeof(ctl_verbs[0]); i++)
-		if (ctl_verbs[i].print)
-			ctl_verbs[i].print(&st, out);
+	for (size_t i = 0; i < sizeof(print_order) / sizeof(print_order[0]); i++)
+		ctl_verbs[print_order[i]].print(&st, out);
+	g_string_free(st.devices, TRUE);
 	return 0;
 }

@@ -273,10 +273,7 @@ static struct kvmfs_vm *vm_alloc(struct kvmfs_host *h)
 	pthread_rwlockattr_destroy(&ra);
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_mutex_init(&vm->console_lock, NULL);
-	kvmfs_bus_init(&vm->bus);
-	vm->debugcon.sink = kvmfs_vm_console_append;
-	vm->debugcon.ctx = vm;
-	kvmfs_debugcon_attach(&vm->debugcon, &vm->bus);
+	kvmfs_vm_devices_init(vm);
 	snprintf(vm->error, sizeof(vm->error), "none");
 	return vm;
 }

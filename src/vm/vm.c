@@ -32,6 +32,7 @@ void kvmfs_vm_unref(struct kvmfs_vm *vm)
 	pthread_rwlock_destroy(&vm->rw);
 	pthread_mutex_destroy(&vm->lock);
 	pthread_mutex_destroy(&vm->console_lock);
+	kvmfs_uart_free(&vm->uart);
 	kvmfs_bus_free(&vm->bus);
 	free(vm);
 }
@@ -150,6 +151,32 @@ static const struct {
 	{ "exits_system_event", KVM_EXIT_SYSTEM_EVENT },
 };
 
+/* The devices' lines: the irqchip, the UART's counters, the policy
+ * ranges with the accesses each decided. */
+static void devices_status(struct kvmfs_vm *vm, GString *out)
+{
+	struct kvmfs_bus_policy p[KVMFS_BUS_MAX_POLICIES];
+	unsigned n = kvmfs_bus_policies(&vm->bus, p, KVMFS_BUS_MAX_POLICIES);
+	struct kvmfs_uart_stats us;
+
+	kvmfs_uart_stats(&vm->uart, &us);
+	g_string_append_printf(out, "irqchip %d\n",
+			       __atomic_load_n(&vm->irqchip, __ATOMIC_ACQUIRE) ? 1 : 0);
+	g_string_append_printf(out, "uart_exits %" PRIu64 "\n",
+			       kvmfs_bus_hits(&vm->bus, KVMFS_UART_NAME));
+	g_string_append_printf(out, "uart_tx %" PRIu64 "\n", us.tx);
+	g_string_append_printf(out, "uart_rx %" PRIu64 "\n", us.rx);
+	g_string_append_printf(out, "uart_queued %zu\n", us.queued);
+	g_string_append_printf(out, "uart_refused %" PRIu64 "\n", us.refused);
+	g_string_append_printf(out, "uart_overruns %" PRIu64 "\n", us.overruns);
+	for (unsigned i = 0; i < n; i++)
+		g_string_append_printf(out, "policy %s 0x%" PRIx64 "-0x%" PRIx64 " %s %" PRIu64 "\n",
+				       p[i].space == KVMFS_BUS_MMIO ? "mmio" : "pio",
+				       p[i].first, p[i].last,
+				       p[i].action == KVMFS_BUS_IGNORE ? "ignore" : "stop",
+				       p[i].hits);
+}
+
 int kvmfs_vm_status(struct kvmfs_vm *vm, GString *out)
 {
 	struct kvmfs_vcpu_stats st;
@@ -192,6 +219,7 @@ int kvmfs_vm_status(struct kvmfs_vm *vm, GString *out)
 			       kvmfs_bus_hits(&vm->bus, KVMFS_DEBUGCON_NAME));
 	g_string_append_printf(out, "console_bytes %" PRIu64 "\n", total);
 	g_string_append_printf(out, "console_dropped %" PRIu64 "\n", dropped);
+	devices_status(vm, out);
 	g_string_append_printf(out, "error %s\n", error);
 	kvmfs_vm_leave(vm);
 	return 0;

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct kvmfs_host;
 struct kvmfs_vm;
@@ -85,6 +86,9 @@ int kvmfs_vm_truncate_mem(struct kvmfs_vm *vm, uint64_t size);
 size_t kvmfs_vm_console_read(struct kvmfs_vm *vm, uint64_t *pos, void *buf,
 			     size_t len);
 uint64_t kvmfs_vm_console_total(struct kvmfs_vm *vm);
+/* Bytes for the guest's serial port (vms/NAME/input): the count queued,
+ * or -EAGAIN when the UART's queue is full (nothing queued). */
+ssize_t kvmfs_vm_input(struct kvmfs_vm *vm, const void *data, size_t len);
 
 /* The files of vCPU CPU (0 for the VM's own regs, sregs, ...); -ENOENT
  * for a vCPU the VM cannot have.  A read of regs, sregs or translate

@@ -6,6 +6,7 @@
 #include "devices/bus.h"
 #include "lib/text.h"
 #include "devices/debugcon.h"
+#include "devices/uart.h"
 #include "x86/modes.h"
 #include "lib/ring.h"
 #include "vm/vm.h"
@@ -71,6 +72,8 @@ struct kvmfs_vm {
 	/* The devices; registered when the VM is made. */
 	struct kvmfs_bus bus;
 	struct kvmfs_debugcon debugcon;	/* port 0xE9, into console */
+	struct kvmfs_uart uart;		/* COM1, into console; input */
+	bool irqchip;			/* KVM's PIC, IOAPIC, LAPIC and PIT (atomic) */
 };
 
 /* Get vCPU CPU, creating it on first use (-ENOENT past the last one).
@@ -94,6 +97,14 @@ static inline struct kvmfs_vcpu *kvmfs_vm_vcpu_if(struct kvmfs_vm *vm, unsigned 
 int kvmfs_vm_enter(struct kvmfs_vm *vm);
 void kvmfs_vm_leave(struct kvmfs_vm *vm);
 int kvmfs_vm_set_console_size(struct kvmfs_vm *vm, uint64_t size);
+/* The devices (vm_dev.c): made with the VM (vm.c frees them and prints
+ * their status lines); ctl's irqchip, pio and mmio, and its lines. */
+int kvmfs_vm_devices_init(struct kvmfs_vm *vm);
+int kvmfs_check_irqchip(bool has_vcpu, char *err, size_t errlen);
+int kvmfs_vm_set_irqchip(struct kvmfs_vm *vm);
+int kvmfs_vm_set_policy(struct kvmfs_vm *vm, bool mmio, uint64_t first,
+			uint64_t last, bool ignore);
+void kvmfs_vm_devices_ctl(struct kvmfs_vm *vm, GString *out);
 /* What a device prints goes here (vm_mem.c); ctx is the VM. */
 void kvmfs_vm_console_append(void *ctx, const void *data, size_t len);
 
