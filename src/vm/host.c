@@ -56,8 +56,17 @@ static struct kvm_cpuid2 *supported_cpuid(int kvm_fd)
 		if (!c)
 			return NULL;
 		c->nent = n;
-		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0)
+		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			/* Say that a hypervisor is there (CPUID.1:ECX bit
+			 * 31), as every VMM does: KVM leaves it to us, and
+			 * without it Linux ignores KVM's own leaves
+			 * (0x40000000: kvm-clock, the TSC's rate) and
+			 * calibrates against timers it does not have. */
+			for (unsigned i = 0; i < c->nent; i++)
+				if (c->entries[i].function == 1)
+					c->entries[i].ecx |= 1u << 31;
 			return c;
+		}
 		free(c);
 		if (errno != E2BIG)
 			return NULL;
