@@ -29,14 +29,14 @@
 static void test_build_sizes(void **state)
 {
 	struct sock_filter ins[KVMFS_SANDBOX_MAX];
-	size_t n = kvmfs_sandbox_build(ins, KVMFS_SANDBOX_MAX, 3);
+	size_t n = kvmfs_sandbox_build(ins, KVMFS_SANDBOX_MAX, 3, 4);
 
 	(void)state;
 	assert_true(n > 10);
 	assert_true(n <= KVMFS_SANDBOX_MAX);
 	/* Too little room: nothing half-written is returned. */
-	assert_int_equal(kvmfs_sandbox_build(ins, n - 1, 3), 0);
-	assert_int_equal(kvmfs_sandbox_build(ins, n, 3), n);
+	assert_int_equal(kvmfs_sandbox_build(ins, n - 1, 3, 4), 0);
+	assert_int_equal(kvmfs_sandbox_build(ins, n, 3, 4), n);
 	/* The last two instructions are the answers. */
 	assert_int_equal(ins[n - 1].code, BPF_RET | BPF_K);
 	assert_int_equal(ins[n - 2].code, BPF_RET | BPF_K);
@@ -93,7 +93,7 @@ static void test_program_answers(void **state)
 {
 	const uint32_t allow = SECCOMP_RET_ALLOW, deny = SECCOMP_RET_ERRNO | EPERM;
 	struct sock_filter ins[KVMFS_SANDBOX_MAX];
-	size_t n = kvmfs_sandbox_build(ins, KVMFS_SANDBOX_MAX, 7);
+	size_t n = kvmfs_sandbox_build(ins, KVMFS_SANDBOX_MAX, 7, 9);
 	struct seccomp_data d = { .arch = AUDIT_ARCH_X86_64 };
 	unsigned allowed = 0;
 
@@ -135,6 +135,21 @@ static void test_program_answers(void **state)
 	assert_int_equal(emulate(ins, n, &d), deny);
 	d.args[1] = FIONREAD;
 	assert_int_equal(emulate(ins, n, &d), deny);
+	/* The VM's fd (9): KVM_IRQ_LINE only; not on the vCPU's fd. */
+	d.args[0] = 9;
+	d.args[1] = KVM_IRQ_LINE;
+	assert_int_equal(emulate(ins, n, &d), allow);
+	d.args[1] = KVM_RUN;
+	assert_int_equal(emulate(ins, n, &d), deny);
+	d.args[1] = KVM_CREATE_VCPU;
+	assert_int_equal(emulate(ins, n, &d), deny);
+	d.args[0] = 7;
+	d.args[1] = KVM_IRQ_LINE;
+	assert_int_equal(emulate(ins, n, &d), deny);
+	/* Without a VM fd (-1), no fd gets KVM_IRQ_LINE. */
+	n = kvmfs_sandbox_build(ins, KVMFS_SANDBOX_MAX, 7, -1);
+	d.args[0] = 9;
+	assert_int_equal(emulate(ins, n, &d), deny);
 }
 
 /* Results of the filtered thread, one bit per failed check. */
@@ -162,7 +177,7 @@ static void *filtered(void *arg)
 	void *m;
 	int r;
 
-	if (kvmfs_sandbox_vcpu(p->fd, err, sizeof(err)) < 0) {
+	if (kvmfs_sandbox_vcpu(p->fd, -1, err, sizeof(err)) < 0) {
 		check(p, 0, 0, err);
 		return NULL;
 	}

@@ -109,13 +109,17 @@ static int by_number(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-size_t kvmfs_sandbox_build(struct sock_filter *ins, size_t cap, int vcpu_fd)
+size_t kvmfs_sandbox_build(struct sock_filter *ins, size_t cap, int vcpu_fd,
+			   int vm_fd)
 {
 	/* Layout (BPF jumps only forward): the ABI, ioctl (KVM_RUN is the
-	 * hot call), the other calls, the ioctl checks, the two answers. */
+	 * hot call), the other calls, the vCPU's ioctls, the VM's one
+	 * (KVM_IRQ_LINE: a device's interrupt line, raised from the vCPU
+	 * thread that ran the device), the two answers. */
 	const size_t n_calls = N(kvmfs_sandbox_calls), n_ioctls = N(kvmfs_sandbox_ioctls);
 	const size_t ioctl_at = 5 + tree_size(0, n_calls);
-	const size_t deny = ioctl_at + 3 + n_ioctls, allow = deny + 1;
+	const size_t vm_at = ioctl_at + 3 + n_ioctls + 1;
+	const size_t deny = vm_at + 3, allow = deny + 1;
 	struct prog p = { ins, 0, cap };
 	unsigned nr[N(kvmfs_sandbox_calls)];
 
@@ -131,10 +135,15 @@ size_t kvmfs_sandbox_build(struct sock_filter *ins, size_t cap, int vcpu_fd)
 	/* ioctl: the kernel takes fd and request as 32-bit values, so the
 	 * low words are all there is to check (little-endian). */
 	load(&p, LO(args[0]));
-	jump(&p, BPF_JEQ, (unsigned)vcpu_fd, p.n + 1, deny);
+	jump(&p, BPF_JEQ, (unsigned)vcpu_fd, p.n + 1, vm_at);
 	load(&p, LO(args[1]));
 	for (size_t i = 0; i < n_ioctls; i++)
 		jump(&p, BPF_JEQ, kvmfs_sandbox_ioctls[i], allow, p.n + 1);
+	put(&p, (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, rel(&p, deny)));
+	/* The VM's fd (A still holds the fd); -1 matches no fd. */
+	jump(&p, BPF_JEQ, (unsigned)vm_fd, p.n + 1, deny);
+	load(&p, LO(args[1]));
+	jump(&p, BPF_JEQ, KVM_IRQ_LINE, allow, deny);
 	put(&p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
 					     SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)));
 	put(&p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
@@ -143,11 +152,11 @@ size_t kvmfs_sandbox_build(struct sock_filter *ins, size_t cap, int vcpu_fd)
 	return p.n;
 }
 
-int kvmfs_sandbox_vcpu(int vcpu_fd, char *err, size_t errlen)
+int kvmfs_sandbox_vcpu(int vcpu_fd, int vm_fd, char *err, size_t errlen)
 {
 	struct sock_filter ins[KVMFS_SANDBOX_MAX];
 	struct sock_fprog prog = { 0 };
-	size_t n = kvmfs_sandbox_build(ins, KVMFS_SANDBOX_MAX, vcpu_fd);
+	size_t n = kvmfs_sandbox_build(ins, KVMFS_SANDBOX_MAX, vcpu_fd, vm_fd);
 
 	if (!n) {
 		snprintf(err, errlen, "seccomp: filter does not fit");

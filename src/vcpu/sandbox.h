@@ -13,7 +13,8 @@
 #include <stddef.h>
 
 /* What the filter allows: these system calls whatever their arguments,
- * and ioctl on the vCPU fd with these requests. */
+ * ioctl on the vCPU fd with these requests, and KVM_IRQ_LINE on the VM
+ * fd (a device's interrupt line, from the vCPU thread that ran it). */
 extern const unsigned kvmfs_sandbox_calls[];
 extern const size_t kvmfs_sandbox_ncalls;
 extern const unsigned kvmfs_sandbox_ioctls[];
@@ -22,13 +23,14 @@ extern const size_t kvmfs_sandbox_nioctls;
 /* The largest program kvmfs_sandbox_build writes. */
 #define KVMFS_SANDBOX_MAX 96
 
-/* Write the filter for a vCPU thread whose vCPU fd is vcpu_fd into prog
- * (room for cap instructions); returns the number of instructions, or 0
- * when cap is too small. */
-size_t kvmfs_sandbox_build(struct sock_filter *prog, size_t cap, int vcpu_fd);
+/* Write the filter for a vCPU thread whose vCPU fd is vcpu_fd and VM fd
+ * vm_fd (-1: none) into prog (room for cap instructions); returns the
+ * number of instructions, or 0 when cap is too small. */
+size_t kvmfs_sandbox_build(struct sock_filter *prog, size_t cap, int vcpu_fd,
+			   int vm_fd);
 
 /* Install that filter on the calling thread (and set no_new_privs on
  * it).  0, or -errno with a reason in err. */
-int kvmfs_sandbox_vcpu(int vcpu_fd, char *err, size_t errlen);
+int kvmfs_sandbox_vcpu(int vcpu_fd, int vm_fd, char *err, size_t errlen);
 
 #endif

@@ -130,7 +130,7 @@ static void *vcpu_thread(void *arg)
 		kvmfs_debug("vcpu: setpriority: %s", strerror(errno));
 	r = vcpu_setup(v, err, sizeof(err));
 	if (r == 0 && v->cfg.sandbox)
-		r = kvmfs_sandbox_vcpu(v->fd, err, sizeof(err));
+		r = kvmfs_sandbox_vcpu(v->fd, v->cfg.vm_fd, err, sizeof(err));
 	kvmfs_vcpu_kick_bind(v->run);
 	pthread_mutex_lock(&v->lock);
 	v->ready = true;

@@ -36,6 +36,8 @@
 #   --allow-skip     a test that exits 77 (skip) does not fail the lane
 #   --shell          boot to a shell on this terminal instead of the tests
 #   --list           list the tests the lane would run, and exit
+#   --print-kernel   fetch the lane's kernel if needed (Debian's, see
+#                    FULLKVM_KERNEL), print the path of its vmlinuz, exit
 #   --exec CMD       run the shell command CMD inside (in a copy of the
 #                    source tree, with the environment below) instead of
 #                    the tests; print only its output; exit with its status
@@ -96,6 +98,7 @@ allow_skip=0
 all=0
 shell=0
 list=0
+print_kernel=0
 exec_cmd=
 complement=0
 payload=
@@ -137,6 +140,7 @@ while [ $# -gt 0 ]; do
 	--allow-skip) allow_skip=1; shift ;;
 	--shell) shell=1; shift ;;
 	--list) list=1; shift ;;
+	--print-kernel) print_kernel=1; shift ;;
 	--exec) [ $# -ge 2 ] || die "--exec needs a command"; exec_cmd=$2; shift 2 ;;
 	--payload) [ $# -ge 2 ] || die "--payload needs a directory"; payload=$2; shift 2 ;;
 	--quiet) quiet=1; shift ;;
@@ -326,6 +330,10 @@ fi
 vmlinuz=$(find "$kdir/boot" -name 'vmlinuz-*' | sort -V | tail -1)
 [ -n "$vmlinuz" ] || die "no vmlinuz in $kdir/boot"
 kver=${vmlinuz##*/vmlinuz-}
+if [ "$print_kernel" = 1 ]; then
+	echo "$vmlinuz"
+	exit 0
+fi
 moddir=$kdir/lib/modules/$kver
 
 # modules_in_order NAME...: the .ko files of these modules and of what
