@@ -41,6 +41,7 @@ HIGH_START = 0x100000
 LOAD_ADDR = 0x100000
 MAX_MEM = 3 << 30
 RESET_VECTOR = 0xFFFF0
+MP_ADDR = 0xF0000
 GIB = 1 << 30
 
 
@@ -226,6 +227,33 @@ GDT = struct.pack("<4Q",
 
 
 # --- the VM's files -----------------------------------------------------
+
+def mp_sum(b):
+    """The byte that makes B's bytes sum to 0 (mod 256)."""
+    return (256 - sum(b) % 256) % 256
+
+
+def mp_table():
+    """Intel's MP table, as boot-linux.sh's make_mptable: one CPU, an ISA
+    bus, KVM's IOAPIC with ISA IRQ n on pin n, ExtINT on LINT0, NMI on
+    LINT1."""
+    e = struct.pack("<BBBBII8x", 0, 0, 0x14, 3, 0x600, 0x201)
+    e += struct.pack("<BB6s", 1, 0, b"ISA   ")
+    e += struct.pack("<BBBBI", 2, 1, 0x11, 1, 0xFEC00000)
+    for irq in range(16):
+        e += struct.pack("<BBHBBBB", 3, 0, 0, 0, irq, 1, irq)
+    e += struct.pack("<BBHBBBB", 4, 3, 0, 0, 0, 0xFF, 0)
+    e += struct.pack("<BBHBBBB", 4, 1, 0, 0, 0, 0xFF, 1)
+    hdr = struct.pack("<4sHBB8s12sIHHIHBB", b"PCMP", 44 + len(e), 4, 0,
+                      b"KVMFS   ", b"boot-linux  ", 0, 0, 21, 0xFEE00000,
+                      0, 0, 0)
+    t = bytearray(hdr + e)
+    t[7] = mp_sum(t)
+    fp = bytearray(struct.pack("<4sIBBB5s", b"_MP_", MP_ADDR + 16, 1, 4, 0,
+                               bytes(5)))
+    fp[10] = mp_sum(fp)
+    return bytes(fp) + bytes(t)
+
 
 def read_text(path):
     fd = os.open(path, os.O_RDONLY)
@@ -439,6 +467,7 @@ def main(argv):
         vm.to_memory("GDT", GDT_ADDR, GDT)
         vm.to_memory("command line", CMDLINE_ADDR, cmdline + b"\0")
         vm.to_memory("reset vector", RESET_VECTOR, RESET_STUB)
+        vm.to_memory("MP table", MP_ADDR, mp_table())
         vm.put("ctl", f"mode long pt={lay.pt:#x}")
         vm.put("sregs", sregs_text())
         vm.put("regs", regs_text(lay))

@@ -129,6 +129,7 @@ readonly ZEROPAGE=$((0x10000)) CMDLINE_ADDR=$((0x20000))
 readonly LOW_END=$((0x9fc00)) HIGH_START=$((0x100000))
 readonly LOAD_ADDR=$((0x100000)) MAX_MEM=$((3 << 30))
 readonly RESET_VECTOR=$((0xffff0))
+readonly MP_ADDR=$((0xf0000))
 
 die() {
 	echo "$prog: $*" >&2
@@ -314,6 +315,41 @@ make_gdt() {
 	le 8 0x00cf93000000ffff # 0x18 __BOOT_DS: data, read/write, flat 4 GiB
 }
 
+# An MP table (Intel's MultiProcessor Specification 1.4) at MP_ADDR, in
+# the BIOS area Linux scans: one CPU, an ISA bus, KVM's IOAPIC at
+# 0xfec00000 with ISA IRQ N on its pin N (KVM's own routing), and the
+# PIC's ExtINT on LINT0, NMI on LINT1.  With it Linux routes interrupts
+# (the serial port's IRQ 4) through the IOAPIC, as on any PC since the
+# 1990s, rather than through the PIC in virtual wire mode.
+mp_sum() { # mp_sum FILE: the byte that makes FILE's bytes sum to 0
+	od -An -tu1 -v "$1" | awk '{ for (i = 1; i <= NF; i++) s += $i } END { print (256 - s % 256) % 256 }'
+}
+make_mptable() {
+	local f=$1 t=$tmp/mpc irq
+	{
+		printf 'PCMP'; le 2 224; le 1 4; le 1 0       # length, spec 1.4, checksum
+		printf 'KVMFS   '; printf 'boot-linux  '     # OEM and product IDs
+		le 4 0; le 2 0; le 2 21; le 4 0xfee00000      # no OEM table, 21 entries, LAPIC
+		le 2 0; le 1 0; le 1 0                        # no extended table
+		le 1 0; le 1 0; le 1 0x14; le 1 3             # CPU: LAPIC 0, version, enabled + BSP
+		le 4 0x600; le 4 0x201; le 8 0                # signature, features (FPU, APIC)
+		le 1 1; le 1 0; printf 'ISA   '                # bus 0: ISA
+		le 1 2; le 1 1; le 1 0x11; le 1 1; le 4 0xfec00000 # IOAPIC 1, enabled
+		for ((irq = 0; irq < 16; irq++)); do          # ISA IRQ n -> IOAPIC 1 pin n
+			le 1 3; le 1 0; le 2 0; le 1 0; le 1 "$irq"; le 1 1; le 1 "$irq"
+		done
+		le 1 4; le 1 3; le 2 0; le 1 0; le 1 0; le 1 0xff; le 1 0 # ExtINT -> LINT0
+		le 1 4; le 1 1; le 2 0; le 1 0; le 1 0; le 1 0xff; le 1 1 # NMI -> LINT1
+	} >"$t"
+	poke "$t" 7 1 "$(mp_sum "$t")"
+	{
+		printf '_MP_'; le 4 $((MP_ADDR + 16)); le 1 1; le 1 4; le 1 0 # table, 16 bytes, 1.4
+		le 5 0                                        # features: a table, no IMCR
+	} >"$f"
+	poke "$f" 10 1 "$(mp_sum "$f")"
+	cat "$t" >>"$f"
+}
+
 # to_memory WHAT ADDR DD-ARGS...: copy into guest memory at ADDR with dd.
 to_memory() {
 	local what=$1 addr=$2
@@ -333,6 +369,8 @@ load_memory() {
 	to_memory "command line" "$CMDLINE_ADDR" if="$tmp/cmdline"
 	reset_stub >"$tmp/reset"
 	to_memory "reset vector" "$RESET_VECTOR" if="$tmp/reset"
+	make_mptable "$tmp/mptable"
+	to_memory "MP table" "$MP_ADDR" if="$tmp/mptable"
 }
 
 # --- the VM's text files -----------------------------------------------

@@ -26,6 +26,9 @@ struct open_file {
 	/* A write that ended inside a line, held until a write ends it or
 	 * the file is closed (lib/join.h). */
 	struct kvmfs_join join;
+	/* KVMFS_IO_BLOB: the bytes written so far, at their offsets,
+	 * applied whole at close. */
+	GString *blob;
 	GList link;			/* in kvmfs_open_files */
 };
 
@@ -38,6 +41,8 @@ static void open_file_free(void *handle)
 	if (fh->text)
 		g_string_free(fh->text, TRUE);
 	kvmfs_join_free(&fh->join);
+	if (fh->blob)
+		g_string_free(fh->blob, TRUE);
 	pthread_mutex_destroy(&fh->lock);
 	g_free(fh);
 }
@@ -343,6 +348,28 @@ static int write_text(struct open_file *fh, const char *buf, size_t size)
 	return r;
 }
 
+/* A binary state file is a struct: the writes fill it at their offsets
+ * (cp writes it in one piece, dd in blocks), and close applies it whole.
+ * Lock held. */
+#define BLOB_MAX (64 * 1024)
+
+static int write_blob(struct open_file *fh, const char *buf, size_t size,
+		      off_t off)
+{
+	if (off < 0 || (uint64_t)off + size > BLOB_MAX)
+		return -EFBIG;
+	if (!fh->blob)
+		fh->blob = g_string_new(NULL);
+	if (fh->blob->len < (size_t)off + size) {
+		size_t old = fh->blob->len;
+
+		g_string_set_size(fh->blob, (size_t)off + size);
+		memset(fh->blob->str + old, 0, fh->blob->len - old);
+	}
+	memcpy(fh->blob->str + off, buf, size);
+	return 0;
+}
+
 void kvmfs_fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		    size_t size, off_t off, struct fuse_file_info *fi)
 {
@@ -352,6 +379,10 @@ void kvmfs_fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	(void)ino;
 	if (fh->node->io == KVMFS_IO_MEMORY) {
 		r = off < 0 ? -EINVAL : kvmfs_vm_mem_write(fh->ctx.vm, (uint64_t)off, buf, size);
+	} else if (fh->node->io == KVMFS_IO_BLOB && fh->node->store) {
+		pthread_mutex_lock(&fh->lock);
+		r = write_blob(fh, buf, size, off);
+		pthread_mutex_unlock(&fh->lock);
 	} else if (fh->node->io == KVMFS_IO_INPUT) {
 		/* As many bytes as the UART's queue takes: a short count,
 		 * or EAGAIN when it is full. */
@@ -392,6 +423,10 @@ void kvmfs_fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	(void)ino;
 	pthread_mutex_lock(&fh->lock);
 	t = kvmfs_join_flush(&fh->join);
+	if (!t && fh->blob) {
+		t = fh->blob;	/* a binary state, written whole */
+		fh->blob = NULL;
+	}
 	if (t && fh->node->store)
 		r = fh->node->store(&fh->ctx, t->str, t->len);
 	pthread_mutex_unlock(&fh->lock);

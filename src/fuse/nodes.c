@@ -105,6 +105,17 @@ static int store_translate(const struct kvmfs_node_ctx *c, const char *buf,
 	return kvmfs_vm_translate_write(c->vm, c->cpu, buf, len);
 }
 
+/* The snapshot's other state (vm.h, vm_state.c).  The node's row tells
+ * which; a vCPU's needs the vCPU (stat makes none: -EAGAIN). */
+static int show_vcpu_state(const struct kvmfs_node_ctx *c, GString *out);
+static int show_vm_state(const struct kvmfs_node_ctx *c, GString *out);
+static int store_state(const struct kvmfs_node_ctx *c, const char *buf,
+		       size_t len);
+
+#define STATE(nm, kind, which, shower)                                     \
+	{ .name = (nm), .mode = S_IFREG | 0600, .io = (kind),              \
+	  .state = (which), .show = (shower), .store = store_state }
+
 static uint64_t size_memory(const struct kvmfs_node_ctx *c)
 {
 	return kvmfs_vm_mem_size(c->vm);
@@ -160,9 +171,44 @@ static const struct kvmfs_node vm_rows[] = {
      * listings, so that cp -r of a VM never types into its copy. */
     {.name = "input", .mode = S_IFREG | 0200, .io = KVMFS_IO_INPUT,
      .flags = KVMFS_NODE_HIDDEN},
+    /* The rest of a snapshot, in the order a restore needs. */
+    STATE("msrs", KVMFS_IO_TEXT, KVMFS_STATE_MSRS, show_vcpu_state),
+    STATE("xsave", KVMFS_IO_BLOB, KVMFS_STATE_XSAVE, show_vcpu_state),
+    STATE("xcrs", KVMFS_IO_BLOB, KVMFS_STATE_XCRS, show_vcpu_state),
+    STATE("mpstate", KVMFS_IO_BLOB, KVMFS_STATE_MPSTATE, show_vcpu_state),
+    STATE("lapic", KVMFS_IO_BLOB, KVMFS_STATE_LAPIC, show_vcpu_state),
+    STATE("events", KVMFS_IO_BLOB, KVMFS_STATE_EVENTS, show_vcpu_state),
+    STATE("debugregs", KVMFS_IO_BLOB, KVMFS_STATE_DEBUGREGS, show_vcpu_state),
+    STATE("irqchip", KVMFS_IO_BLOB, KVMFS_STATE_IRQCHIP, show_vm_state),
+    STATE("clock", KVMFS_IO_TEXT, KVMFS_STATE_CLOCK, show_vm_state),
+    STATE("uart", KVMFS_IO_TEXT, KVMFS_STATE_UART, show_vm_state),
 };
 
 const struct kvmfs_dir kvmfs_vm_dir = {ROWS(vm_rows), 0, NULL};
+
+/* The row a state backend acts for tells which state. */
+static const struct kvmfs_node *state_row(const struct kvmfs_node_ctx *c)
+{
+	return c->node;
+}
+
+static int show_vcpu_state(const struct kvmfs_node_ctx *c, GString *out)
+{
+	if (c->peek && !kvmfs_vm_has_vcpu(c->vm, c->cpu))
+		return -EAGAIN;
+	return kvmfs_vm_state_read(c->vm, c->cpu, state_row(c)->state, out);
+}
+
+static int show_vm_state(const struct kvmfs_node_ctx *c, GString *out)
+{
+	return kvmfs_vm_state_read(c->vm, c->cpu, state_row(c)->state, out);
+}
+
+static int store_state(const struct kvmfs_node_ctx *c, const char *buf,
+		       size_t len)
+{
+	return kvmfs_vm_state_write(c->vm, c->cpu, state_row(c)->state, buf, len);
+}
 const struct kvmfs_dir kvmfs_vms_dir = {ROWS(vms_rows), 1, &kvmfs_vm_dir};
 
 static const struct kvmfs_node root_rows[] = {

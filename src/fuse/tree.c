@@ -9,7 +9,7 @@
 
 /* A directory's own node: mode and kind, no functions. */
 static const struct kvmfs_node dir_self = {
-    "", S_IFDIR | 0700, KVMFS_IO_DIR, 0, NULL, NULL, NULL, NULL, NULL};
+    .name = "", .mode = S_IFDIR | 0700, .io = KVMFS_IO_DIR};
 
 const struct kvmfs_dir *kvmfs_tree_dir_of(uint64_t serial, unsigned sub)
 {
@@ -41,6 +41,7 @@ static int found_at(struct kvmfs_found *f, struct kvmfs_host *h,
 		return 0;
 	}
 	f->node = &d->rows[row - 1];
+	f->ctx.node = f->node;
 	if (f->node->io == KVMFS_IO_DIR) {
 		/* A directory row is reached through its own inode only
 		 * (lookup hands that out), never as a row. */

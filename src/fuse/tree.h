@@ -24,7 +24,11 @@ enum kvmfs_io {
 	KVMFS_IO_STREAM, /* the console: offsets are stream positions */
 	KVMFS_IO_WAIT,	 /* a read that waits for the guest (run) */
 	KVMFS_IO_INPUT,	 /* bytes for the guest's serial port (input) */
+	KVMFS_IO_BLOB,	 /* binary state: read as text is, written whole,
+			  * applied by store() at close */
 };
+
+struct kvmfs_node;
 
 /* The objects a node acts on: the host, the VM (NULL at the root), and
  * the vCPU index (0 for the VM's own files, which mean vCPU 0). */
@@ -35,6 +39,8 @@ struct kvmfs_node_ctx {
 	/* Showing only to learn the length (st_size): make nothing that
 	 * does not exist yet (a vCPU); -EAGAIN where a read would. */
 	bool peek;
+	/* The row acting (for backends shared by several rows). */
+	const struct kvmfs_node *node;
 };
 
 enum {
@@ -54,7 +60,10 @@ struct kvmfs_node {
 	mode_t mode; /* S_IFREG | 0600, S_IFDIR | 0700, ... */
 	enum kvmfs_io io;
 	unsigned flags;
-	/* KVMFS_IO_TEXT: the text, and taking a write (NULL: read-only). */
+	/* KVMFS_IO_BLOB: which state (vm.h) */
+	unsigned state;
+	/* KVMFS_IO_TEXT and _BLOB: the content, and taking a write (NULL:
+	 * read-only). */
 	int (*show)(const struct kvmfs_node_ctx *c, GString *out);
 	int (*store)(const struct kvmfs_node_ctx *c, const char *buf,
 		     size_t len);

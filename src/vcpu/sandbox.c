@@ -38,6 +38,11 @@ const size_t kvmfs_sandbox_ncalls = N(kvmfs_sandbox_calls);
 const unsigned kvmfs_sandbox_ioctls[] = {
 	KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS,
 	KVM_TRANSLATE, KVM_SET_GUEST_DEBUG,
+	/* the state of a snapshot (vm/vm_state.c) */
+	KVM_GET_LAPIC, KVM_SET_LAPIC, KVM_GET_XSAVE, KVM_SET_XSAVE,
+	KVM_GET_XCRS, KVM_SET_XCRS, KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS,
+	KVM_GET_MP_STATE, KVM_SET_MP_STATE, KVM_GET_DEBUGREGS,
+	KVM_SET_DEBUGREGS, KVM_GET_MSRS, KVM_SET_MSRS,
 };
 const size_t kvmfs_sandbox_nioctls = N(kvmfs_sandbox_ioctls);
 

@@ -21,7 +21,7 @@ extern const unsigned kvmfs_sandbox_ioctls[];
 extern const size_t kvmfs_sandbox_nioctls;
 
 /* The largest program kvmfs_sandbox_build writes. */
-#define KVMFS_SANDBOX_MAX 96
+#define KVMFS_SANDBOX_MAX 128
 
 /* Write the filter for a vCPU thread whose vCPU fd is vcpu_fd and VM fd
  * vm_fd (-1: none) into prog (room for cap instructions); returns the

@@ -331,6 +331,37 @@ static int call_set_state(struct kvmfs_vcpu *v, void *arg)
 	return 0;
 }
 
+struct state_ioctl_arg {
+	unsigned long req;
+	void *arg;
+	bool set;
+};
+
+static int call_state_ioctl(struct kvmfs_vcpu *v, void *arg)
+{
+	struct state_ioctl_arg *a = arg;
+	int r = 0;
+
+	if (a->set) {
+		pthread_mutex_lock(&v->lock);
+		if (v->running)
+			r = -EBUSY;
+		pthread_mutex_unlock(&v->lock);
+		if (r)
+			return r;
+	}
+	r = ioctl(v->fd, a->req, a->arg);
+	return r < 0 ? -errno : r;
+}
+
+int kvmfs_vcpu_state_ioctl(struct kvmfs_vcpu *v, unsigned long req, void *arg,
+			   bool set)
+{
+	struct state_ioctl_arg a = { req, arg, set };
+
+	return vcpu_call(v, call_state_ioctl, &a);
+}
+
 int kvmfs_vcpu_set_regs(struct kvmfs_vcpu *v, const struct kvm_regs *r)
 {
 	struct state_arg a = { .regs = r };

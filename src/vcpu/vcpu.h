@@ -61,6 +61,12 @@ int kvmfs_vcpu_set_state(struct kvmfs_vcpu *v, const struct kvm_sregs *s,
  * vCPU thread; err[i] is 0 or -errno for t[i]. */
 int kvmfs_vcpu_translate(struct kvmfs_vcpu *v, struct kvm_sregs *sregs,
 			 struct kvm_translation *t, int *err, size_t n);
+/* One of the state ioctls a snapshot needs (KVM_GET/SET_LAPIC, _XSAVE,
+ * _XCRS, _VCPU_EVENTS, _MP_STATE, _DEBUGREGS, _MSRS: those the sandbox
+ * allows), on the vCPU thread.  A get samples a running vCPU; a set
+ * (SET true) is -EBUSY while it runs.  Returns ioctl's result or -errno. */
+int kvmfs_vcpu_state_ioctl(struct kvmfs_vcpu *v, unsigned long req, void *arg,
+			   bool set);
 /* Stop any run, then registers back to their state at creation. */
 int kvmfs_vcpu_reset(struct kvmfs_vcpu *v);
 

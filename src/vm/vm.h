@@ -104,6 +104,28 @@ int kvmfs_vm_sregs_write(struct kvmfs_vm *vm, unsigned cpu, const char *text,
 int kvmfs_vm_translate_write(struct kvmfs_vm *vm, unsigned cpu,
 			     const char *text, size_t len);
 int kvmfs_vm_translate_read(struct kvmfs_vm *vm, unsigned cpu, GString *out);
+/* The state regs, sregs and memory do not hold (vm_state.c): per vCPU
+ * (msrs as text, the rest KVM's structs) and per VM (irqchip: the PICs,
+ * the IOAPIC and the PIT; clock and uart as text).  A read gives what a
+ * write takes back; binary ones are written whole (exactly
+ * kvmfs_vm_state_size bytes; 0: text). */
+enum kvmfs_state {
+	KVMFS_STATE_MSRS,
+	KVMFS_STATE_XSAVE,
+	KVMFS_STATE_XCRS,
+	KVMFS_STATE_LAPIC,
+	KVMFS_STATE_EVENTS,
+	KVMFS_STATE_MPSTATE,
+	KVMFS_STATE_DEBUGREGS,
+	KVMFS_STATE_IRQCHIP,
+	KVMFS_STATE_CLOCK,
+	KVMFS_STATE_UART,
+};
+size_t kvmfs_vm_state_size(enum kvmfs_state s);
+int kvmfs_vm_state_read(struct kvmfs_vm *vm, unsigned cpu, enum kvmfs_state s,
+			GString *out);
+int kvmfs_vm_state_write(struct kvmfs_vm *vm, unsigned cpu, enum kvmfs_state s,
+			 const char *buf, size_t len);
 int kvmfs_vm_run(struct kvmfs_vm *vm, unsigned cpu, kvmfs_run_done_fn done,
 		 void *cookie);
 void kvmfs_vm_run_interrupt(struct kvmfs_vm *vm, unsigned cpu, void *cookie);
