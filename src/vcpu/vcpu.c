@@ -302,15 +302,23 @@ struct state_arg {
 
 /* Refuses while running; runs on the vCPU thread, which checks running
  * under the lock, so a run cannot start in between. */
-static int call_set_state(struct kvmfs_vcpu *v, void *arg)
+/* -EBUSY while a run is on; on the vCPU thread, so none can start. */
+static int refuse_running(struct kvmfs_vcpu *v)
 {
-	struct state_arg *a = arg;
 	int r = 0;
 
 	pthread_mutex_lock(&v->lock);
 	if (v->running)
 		r = -EBUSY;
 	pthread_mutex_unlock(&v->lock);
+	return r;
+}
+
+static int call_set_state(struct kvmfs_vcpu *v, void *arg)
+{
+	struct state_arg *a = arg;
+	int r = refuse_running(v);
+
 	if (r)
 		return r;
 	if (a->sregs) {
@@ -340,16 +348,10 @@ struct state_ioctl_arg {
 static int call_state_ioctl(struct kvmfs_vcpu *v, void *arg)
 {
 	struct state_ioctl_arg *a = arg;
-	int r = 0;
+	int r = a->set ? refuse_running(v) : 0;
 
-	if (a->set) {
-		pthread_mutex_lock(&v->lock);
-		if (v->running)
-			r = -EBUSY;
-		pthread_mutex_unlock(&v->lock);
-		if (r)
-			return r;
-	}
+	if (r)
+		return r;
 	r = ioctl(v->fd, a->req, a->arg);
 	return r < 0 ? -errno : r;
 }

@@ -21,7 +21,8 @@
 
 /* --- regs and sregs --- */
 
-static int with_vcpu(struct kvmfs_vm *vm, unsigned cpu, struct kvmfs_vcpu **vcpu)
+int kvmfs_vm_enter_vcpu(struct kvmfs_vm *vm, unsigned cpu,
+			struct kvmfs_vcpu **vcpu)
 {
 	int r = kvmfs_vm_enter(vm);
 
@@ -49,7 +50,7 @@ int kvmfs_vm_regs_read(struct kvmfs_vm *vm, unsigned cpu, GString *out)
 {
 	struct kvmfs_vcpu *vcpu;
 	struct kvm_regs regs;
-	int r = with_vcpu(vm, cpu, &vcpu);
+	int r = kvmfs_vm_enter_vcpu(vm, cpu, &vcpu);
 
 	if (r < 0)
 		return r;
@@ -64,7 +65,7 @@ int kvmfs_vm_sregs_read(struct kvmfs_vm *vm, unsigned cpu, GString *out)
 {
 	struct kvmfs_vcpu *vcpu;
 	struct kvm_sregs sregs;
-	int r = with_vcpu(vm, cpu, &vcpu);
+	int r = kvmfs_vm_enter_vcpu(vm, cpu, &vcpu);
 
 	if (r < 0)
 		return r;
@@ -126,7 +127,7 @@ int kvmfs_vm_regs_write(struct kvmfs_vm *vm, unsigned cpu, const char *text,
 	struct kvmfs_vcpu *vcpu;
 	struct kvm_regs regs;
 	char err[KVMFS_REASON_LEN];
-	int r = with_vcpu(vm, cpu, &vcpu);
+	int r = kvmfs_vm_enter_vcpu(vm, cpu, &vcpu);
 
 	if (r < 0)
 		return r;
@@ -208,7 +209,7 @@ int kvmfs_vm_sregs_write(struct kvmfs_vm *vm, unsigned cpu, const char *text,
 	struct kvm_sregs old, want;
 	unsigned char seen[256];
 	char err[KVMFS_REASON_LEN];
-	int r = with_vcpu(vm, cpu, &vcpu);
+	int r = kvmfs_vm_enter_vcpu(vm, cpu, &vcpu);
 
 	if (r < 0)
 		return r;
@@ -258,7 +259,7 @@ int kvmfs_vm_set_mode(struct kvmfs_vm *vm, unsigned cpu,
 	uint8_t *saved = NULL;
 	uint64_t need, pt;
 	char err[KVMFS_REASON_LEN], what[32];
-	int r = with_vcpu(vm, cpu, &vcpu);
+	int r = kvmfs_vm_enter_vcpu(vm, cpu, &vcpu);
 
 	if (r < 0)
 		return r;
@@ -394,7 +395,7 @@ int kvmfs_vm_translate_read(struct kvmfs_vm *vm, unsigned cpu, GString *out)
 	struct kvm_translation *t;
 	int *kerr;
 	size_t n;
-	int r = with_vcpu(vm, cpu, &vcpu);
+	int r = kvmfs_vm_enter_vcpu(vm, cpu, &vcpu);
 
 	if (r < 0)
 		return r;
@@ -446,7 +447,7 @@ int kvmfs_vm_run(struct kvmfs_vm *vm, unsigned cpu, kvmfs_run_done_fn done,
 {
 	struct kvmfs_vcpu *vcpu;
 	char err[KVMFS_ERR_LEN];
-	int r = with_vcpu(vm, cpu, &vcpu);
+	int r = kvmfs_vm_enter_vcpu(vm, cpu, &vcpu);
 
 	if (r < 0)
 		return r;

@@ -93,6 +93,10 @@ static inline struct kvmfs_vcpu *kvmfs_vm_vcpu_if(struct kvmfs_vm *vm, unsigned 
 {
 	return cpu < KVMFS_MAX_VCPUS ? vm->cpus[cpu].vcpu : NULL;
 }
+/* kvmfs_vm_enter, then vCPU CPU (made on first use); on failure the VM
+ * is left again (vm_cpu.c). */
+int kvmfs_vm_enter_vcpu(struct kvmfs_vm *vm, unsigned cpu,
+			struct kvmfs_vcpu **vcpu);
 /* Take vm->rw for reading; -ENOENT if the VM was removed. */
 int kvmfs_vm_enter(struct kvmfs_vm *vm);
 void kvmfs_vm_leave(struct kvmfs_vm *vm);

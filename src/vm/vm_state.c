@@ -62,18 +62,6 @@ struct msrs_buf {
 	struct kvm_msr_entry e[N_MSRS];
 };
 
-static int with_vcpu(struct kvmfs_vm *vm, unsigned cpu, struct kvmfs_vcpu **v)
-{
-	int r = kvmfs_vm_enter(vm);
-
-	if (r < 0)
-		return r;
-	r = kvmfs_vm_vcpu(vm, cpu, v);
-	if (r < 0)
-		kvmfs_vm_leave(vm);
-	return r;
-}
-
 static int read_msrs(struct kvmfs_vcpu *v, GString *out)
 {
 	for (size_t i = 0; i < N_MSRS; i++) {
@@ -301,7 +289,7 @@ int kvmfs_vm_state_read(struct kvmfs_vm *vm, unsigned cpu, enum kvmfs_state s,
 	/* Without the irqchip the local APIC is not KVM's: nothing to hold. */
 	if (s == KVMFS_STATE_LAPIC && !__atomic_load_n(&vm->irqchip, __ATOMIC_ACQUIRE))
 		return 0;
-	r = with_vcpu(vm, cpu, &v);
+	r = kvmfs_vm_enter_vcpu(vm, cpu, &v);
 	if (r < 0)
 		return r;
 	if (s == KVMFS_STATE_MSRS) {
@@ -343,7 +331,7 @@ int kvmfs_vm_state_write(struct kvmfs_vm *vm, unsigned cpu, enum kvmfs_state s,
 		kvmfs_vm_leave(vm);
 		return r;
 	}
-	r = with_vcpu(vm, cpu, &v);
+	r = kvmfs_vm_enter_vcpu(vm, cpu, &v);
 	if (r < 0)
 		return r;
 	if (s == KVMFS_STATE_MSRS) {
