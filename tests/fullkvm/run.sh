@@ -43,6 +43,17 @@
 #                    the tests; print only its output; exit with its status
 #   --payload DIR    put a copy of DIR at /kvmfs/payload inside (a tree a
 #                    test made on this machine, e.g. a destdir install)
+#   --with-qemu      put the QEMU that boots the lane inside it too, at
+#                    the same path (and /usr/bin/qemu-system-x86_64), with
+#                    the libraries it needs and the firmware for -kernel
+#                    on -M microvm and -M pc (bios-microvm.bin,
+#                    bios-256k.bin, linuxboot_dma.bin, kvmvapic.bin, from
+#                    the folders `qemu -L help` names), so that a command
+#                    can compare kvmfs with `qemu -accel kvm` on the same
+#                    KVM (bench/bootlinux.sh); in the per-run part of the
+#                    initramfs (about 50 MiB more), so the default lane
+#                    and its cached base do not change; or
+#                    FULLKVM_QEMU_INSIDE=1
 #   --quiet          say nothing but the tests' output and failures
 #
 # Environment (as meson test sets it; defaults from this script's place):
@@ -57,6 +68,7 @@
 #   FULLKVM_KERNEL    the kernel package: a metapackage such as
 #                     linux-image-amd64 (the default) or an exact package
 #   FULLKVM_EXTRA_CMDS  more host commands to copy into the initramfs
+#   FULLKVM_QEMU_INSIDE=1  the same as --with-qemu
 #   FULLKVM_CPU       QEMU's -cpu (default qemu64,+svm,+npt,+pdpe1gb)
 #   FULLKVM_QEMU_ARGS more QEMU arguments, e.g. "-L DIR" for the firmware
 #                     of a QEMU that was built but not installed
@@ -87,6 +99,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${FULLKVM_CPU:=qemu64,+svm,+npt,+pdpe1gb}"
 : "${FULLKVM_QEMU_ARGS:=}"
 : "${FULLKVM_TEST_TIMEOUT:=300}"
+: "${FULLKVM_QEMU_INSIDE:=0}"
 
 tests=()
 if [ -n "${FULLKVM_TESTS:-}" ]; then
@@ -103,6 +116,7 @@ exec_cmd=
 complement=0
 payload=
 quiet=0
+with_qemu=$FULLKVM_QEMU_INSIDE
 
 die() {
 	echo "fullkvm: $*" >&2
@@ -144,6 +158,7 @@ while [ $# -gt 0 ]; do
 	--exec) [ $# -ge 2 ] || die "--exec needs a command"; exec_cmd=$2; shift 2 ;;
 	--payload) [ $# -ge 2 ] || die "--payload needs a directory"; payload=$2; shift 2 ;;
 	--quiet) quiet=1; shift ;;
+	--with-qemu) with_qemu=1; shift ;;
 	-h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
 	*) die "unknown option '$1' (see --help)" ;;
 	esac
@@ -546,9 +561,29 @@ if [ -n "$payload" ]; then
 	mkdir -p "$root/kvmfs/payload"
 	tar -C "$payload" -cf - . | tar -C "$root/kvmfs/payload" -xf -
 fi
+# --with-qemu: the lane's own QEMU inside, at its real path and as
+# /usr/bin/qemu-system-x86_64, with the x86 firmware that -kernel needs
+# on -M microvm and -M pc, found where this QEMU looks (-L help); its
+# libraries come with the build's below.
+qemu_in=
+if [ "$with_qemu" = 1 ]; then
+	qemu_in=$(readlink -f "$QEMU")
+	mkdir -p "$root${qemu_in%/*}" "$root/usr/bin"
+	cp -p "$qemu_in" "$root$qemu_in"
+	[ "$qemu_in" = /usr/bin/qemu-system-x86_64 ] || ln -sf "$qemu_in" "$root/usr/bin/qemu-system-x86_64"
+	for f in bios-microvm.bin bios-256k.bin linuxboot_dma.bin kvmvapic.bin; do
+		fw=
+		while read -r d; do
+			if [ -f "$d/$f" ]; then fw=$d/$f; break; fi
+		done < <("$QEMU" -L help 2>/dev/null)
+		[ -n "$fw" ] || die "--with-qemu: $f not found in the folders of '$QEMU -L help'"
+		mkdir -p "$root${fw%/*}"
+		cp -L "$fw" "$root$fw"
+	done
+fi
 
-# Libraries the build's programs need beyond the base's (a sanitized
-# build's libasan and libubsan, say).
+# Libraries the build's programs (and --with-qemu's QEMU) need beyond
+# the base's (a sanitized build's libasan and libubsan, say).
 declare -A in_base=()
 while read -r lib; do in_base[$lib]=1; done <"$base.libs"
 while read -r lib; do
@@ -559,11 +594,11 @@ while read -r lib; do
 done < <(
 	# ldd takes about two seconds for the build's 60-odd programs:
 	# remembered for as long as they are the same files.
-	stamp=$(find "$root/kvmfs" -type f -perm -u+x -printf '%P %s %T@\n' | sort | md5sum)
+	stamp=$(find "$root/kvmfs" ${qemu_in:+"$root$qemu_in"} -type f -perm -u+x -printf '%P %s %T@\n' | sort | md5sum)
 	if [ -f "$FULLKVM_CACHE/part-libs" ] && [ "$(head -1 "$FULLKVM_CACHE/part-libs")" = "$stamp" ]; then
 		tail -n +2 "$FULLKVM_CACHE/part-libs"
 	else
-		{ echo "$stamp"; ldd_libs "$root/kvmfs"; } >"$FULLKVM_CACHE/part-libs"
+		{ echo "$stamp"; ldd_libs "$root/kvmfs" ${qemu_in:+"$root$qemu_in"}; } >"$FULLKVM_CACHE/part-libs"
 		tail -n +2 "$FULLKVM_CACHE/part-libs"
 	fi
 )
