@@ -112,9 +112,13 @@ static int show_vm_state(const struct kvmfs_node_ctx *c, GString *out);
 static int store_state(const struct kvmfs_node_ctx *c, const char *buf,
 		       size_t len);
 
+static uint64_t size_blob(const struct kvmfs_node_ctx *c);
+
+/* A binary state's size is its struct's: stat needs no ioctl for it. */
 #define STATE(nm, kind, which, shower)                                     \
 	{ .name = (nm), .mode = S_IFREG | 0600, .io = (kind),              \
-	  .state = (which), .show = (shower), .store = store_state }
+	  .state = (which), .show = (shower), .store = store_state,        \
+	  .size = (kind) == KVMFS_IO_BLOB ? size_blob : NULL }
 
 static uint64_t size_memory(const struct kvmfs_node_ctx *c)
 {
@@ -202,6 +206,11 @@ static int show_vcpu_state(const struct kvmfs_node_ctx *c, GString *out)
 static int show_vm_state(const struct kvmfs_node_ctx *c, GString *out)
 {
 	return kvmfs_vm_state_read(c->vm, c->cpu, state_row(c)->state, out);
+}
+
+static uint64_t size_blob(const struct kvmfs_node_ctx *c)
+{
+	return kvmfs_vm_state_length(c->vm, c->cpu, state_row(c)->state);
 }
 
 static int store_state(const struct kvmfs_node_ctx *c, const char *buf,

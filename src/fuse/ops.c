@@ -57,7 +57,7 @@ static void fill_stat(const struct kvmfs_found *f, struct stat *st)
 		st->st_size = (off_t)n->size(&f->ctx);
 		if (n->io == KVMFS_IO_MEMORY)
 			st->st_blocks = st->st_size / 512;
-	} else if (n->io == KVMFS_IO_TEXT || n->io == KVMFS_IO_BLOB) {
+	} else if (n->io == KVMFS_IO_TEXT) {
 		st->st_size = (off_t)text_size(f);
 	}
 }

@@ -67,8 +67,9 @@ struct kvmfs_node {
 	int (*show)(const struct kvmfs_node_ctx *c, GString *out);
 	int (*store)(const struct kvmfs_node_ctx *c, const char *buf,
 		     size_t len);
-	/* st_size, for memory and the console; NULL: for text, the length
-	 * show() gives now (but KVMFS_NODE_ONCE files), else 0. */
+	/* st_size, for memory, the console and binary state; NULL: for
+	 * text, the length show() gives now (but KVMFS_NODE_ONCE files),
+	 * else 0. */
 	uint64_t (*size)(const struct kvmfs_node_ctx *c);
 	/* truncate(2) to SIZE; NULL: only truncating to 0 is accepted. */
 	int (*resize)(const struct kvmfs_node_ctx *c, uint64_t size);

@@ -122,6 +122,11 @@ enum kvmfs_state {
 	KVMFS_STATE_UART,
 };
 size_t kvmfs_vm_state_size(enum kvmfs_state s);
+/* What a read of binary state S would give now, without reading it
+ * (st_size): 0 before the vCPU exists, or for the local APIC and the
+ * irqchip of a VM without the irqchip. */
+uint64_t kvmfs_vm_state_length(struct kvmfs_vm *vm, unsigned cpu,
+			       enum kvmfs_state s);
 int kvmfs_vm_state_read(struct kvmfs_vm *vm, unsigned cpu, enum kvmfs_state s,
 			GString *out);
 int kvmfs_vm_state_write(struct kvmfs_vm *vm, unsigned cpu, enum kvmfs_state s,

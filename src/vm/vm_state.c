@@ -62,19 +62,28 @@ struct msrs_buf {
 	struct kvm_msr_entry e[N_MSRS];
 };
 
+/* One KVM_GET_MSRS for the whole list: KVM reads entries in order and
+ * stops at the first it does not have, so each call gives a run of them
+ * and the next one starts after the missing MSR. */
 static int read_msrs(struct kvmfs_vcpu *v, GString *out)
 {
-	for (size_t i = 0; i < N_MSRS; i++) {
-		struct msrs_buf b = { .h.nmsrs = 1 };
+	struct msrs_buf b;
+	size_t done = 0;
+
+	while (done < N_MSRS) {
 		int r;
 
-		b.e[0].index = msr_list[i];
+		b.h.nmsrs = (uint32_t)(N_MSRS - done);
+		b.h.pad = 0;
+		for (size_t i = 0; i < b.h.nmsrs; i++)
+			b.e[i] = (struct kvm_msr_entry){ .index = msr_list[done + i] };
 		r = kvmfs_vcpu_state_ioctl(v, KVM_GET_MSRS, &b, false);
 		if (r < 0)
 			return r;
-		if (r == 1)	/* 0: this KVM does not have it */
+		for (int i = 0; i < r; i++)
 			g_string_append_printf(out, "0x%08" PRIx32 " 0x%016" PRIx64 "\n",
-					       b.e[0].index, (uint64_t)b.e[0].data);
+					       b.e[i].index, (uint64_t)b.e[i].data);
+		done += (size_t)r + 1;	/* past the one this KVM lacks */
 	}
 	return 0;
 }
@@ -268,6 +277,18 @@ size_t kvmfs_vm_state_size(enum kvmfs_state s)
 	if (s == KVMFS_STATE_IRQCHIP)
 		return sizeof(struct irqchip_blob);
 	return 0;
+}
+
+uint64_t kvmfs_vm_state_length(struct kvmfs_vm *vm, unsigned cpu,
+			       enum kvmfs_state s)
+{
+	bool irqchip = __atomic_load_n(&vm->irqchip, __ATOMIC_ACQUIRE);
+
+	if ((s == KVMFS_STATE_LAPIC || s == KVMFS_STATE_IRQCHIP) && !irqchip)
+		return 0;
+	if (s != KVMFS_STATE_IRQCHIP && !kvmfs_vm_has_vcpu(vm, cpu))
+		return 0;
+	return kvmfs_vm_state_size(s);
 }
 
 int kvmfs_vm_state_read(struct kvmfs_vm *vm, unsigned cpu, enum kvmfs_state s,
