@@ -18,7 +18,8 @@ Usage:
                  'console=ttyS0 reboot=t panic=-1'
   --name NAME    the VM's name (default linux)
   --replace      remove an existing vms/NAME first (rmdir stops it)
-  --mem SIZE     guest memory, K/M/G suffixes (default 256M, at most 3G)
+  --mem SIZE     guest memory, K/M/G suffixes (default 256M); above 3G,
+                 3G at 0 (ctl mem) and the rest at 4 GiB (ctl highmem)
   --timeout MS   the run stops after MS milliseconds (ctl timeout)
   --background   start the run with 'run' in ctl and return (the default)
   --wait         run in the foreground: cat run, print its answer
@@ -39,7 +40,8 @@ CMDLINE_ADDR = 0x20000
 LOW_END = 0x9FC00
 HIGH_START = 0x100000
 LOAD_ADDR = 0x100000
-MAX_MEM = 3 << 30
+LOW_MAX = 3 << 30
+HIGHMEM_BASE = 1 << 32
 RESET_VECTOR = 0xFFFF0
 MP_ADDR = 0xF0000
 GIB = 1 << 30
@@ -123,10 +125,13 @@ class Layout:
     def __init__(self, img, mem, initrd, cmdline):
         if mem & 0xFFF:
             die(f"--mem {mem:#x} is not a multiple of 4096")
-        if mem > MAX_MEM:
-            die(f"--mem {mem:#x} is over 3 GiB: RAM must stay below the "
-                "IOAPIC and LAPIC at 0xfec00000")
         self.mem = mem
+        # Above 3G, the rest goes to 4 GiB (highmem): RAM stays below the
+        # IOAPIC and LAPIC at 0xfec00000.
+        self.low = min(mem, LOW_MAX)
+        self.high = mem - self.low
+        # memory's size: with highmem, up to its end (the hole is sparse).
+        self.extent = HIGHMEM_BASE + self.high if self.high else mem
         a = img.kernel_alignment
         # Where the kernel decompresses itself (head_64.S, startup_64).
         if img.relocatable:
@@ -138,8 +143,8 @@ class Layout:
         self.kernel_end = max(align_up(self.run_addr + img.init_size, 4096),
                               align_up(LOAD_ADDR + img.pm_size, 4096))
         # mode long's page tables: PML4, PDPT, one PD per GiB (src/x86/modes.c).
-        self.pt_size = (2 + (mem + GIB - 1) // GIB) * 4096
-        self.pt = (mem - self.pt_size) & ~0xFFF
+        self.pt_size = (2 + (self.low + GIB - 1) // GIB) * 4096
+        self.pt = (self.low - self.pt_size) & ~0xFFF
         self.entry = LOAD_ADDR + 0x200
         if initrd is None:
             self.initrd_size = self.initrd_addr = 0
@@ -173,7 +178,9 @@ def show_layout(img, lay, cmdline):
         f"{img.version & 0xff:02d}, {img.setup_sects} setup sectors, {rel}, "
         f"kernel_alignment {img.kernel_alignment:#x}, pref_address "
         f"{img.pref_address:#x}, init_size {img.init_size:#x}",
-        f"{PROG}: memory {lay.mem:#x}",
+        f"{PROG}: memory {lay.mem:#x}" + (
+            f": {lay.low:#x} at 0, {lay.high:#x} at {HIGHMEM_BASE:#x}"
+            if lay.high else ""),
         f"  0x{GDT_ADDR:08x} gdt          0x20 bytes (__BOOT_CS 0x10, __BOOT_DS 0x18)",
         f"  0x{STACK_TOP:08x} stack top    (rsp)",
         f"  0x{ZEROPAGE:08x} boot_params  0x1000 bytes (rsi)",
@@ -206,8 +213,10 @@ def zero_page(img, lay):
         (0, LOW_END, 1),
         (LOW_END, HIGH_START - LOW_END, 2),
         (HIGH_START, lay.pt - HIGH_START, 1),
-        (lay.pt, lay.mem - lay.pt, 2),
+        (lay.pt, lay.low - lay.pt, 2),
     ]
+    if lay.high:
+        e820.append((HIGHMEM_BASE, lay.high, 1))
     struct.pack_into("<B", zp, 0x1E8, len(e820))
     for i, (addr, size, kind) in enumerate(e820):
         struct.pack_into("<QQI", zp, 0x2D0 + 20 * i, addr, size, kind)
@@ -320,10 +329,13 @@ class VM:
             os.close(fd)
 
 
-def ctl_setup_text(mem, timeout):
-    lines = [f"mem {mem:#x}", "irqchip",
-             "pio 0x0-0xe8 ignore", "pio 0xea-0x3f7 ignore", "pio 0x400-0xffff ignore",
-             f"mmio {mem:#x}-0xffffffff ignore"]
+def ctl_setup_text(lay, timeout):
+    lines = [f"mem {lay.low:#x}"]
+    if lay.high:
+        lines.append(f"highmem {lay.high:#x}")
+    lines += ["irqchip",
+              "pio 0x0-0xe8 ignore", "pio 0xea-0x3f7 ignore", "pio 0x400-0xffff ignore",
+              f"mmio {lay.low:#x}-0xffffffff ignore"]
     if timeout is not None:
         lines.append(f"timeout {timeout}")
     return "\n".join(lines)
@@ -359,15 +371,16 @@ def make_vm(mnt, name, replace):
     return path
 
 
-def check_dry_dir(d, mem):
+def check_dry_dir(d, lay):
+    want = lay.extent
     if not os.path.isdir(d):
         die(f"--dry-run {d}: not a directory")
     if not os.path.isfile(f"{d}/memory"):
-        die(f"--dry-run: {d}/memory must exist (truncate -s {mem:#x} {d}/memory)")
+        die(f"--dry-run: {d}/memory must exist (truncate -s {want:#x} {d}/memory)")
     size = os.stat(f"{d}/memory").st_size
-    if size != mem:
-        die(f"--dry-run: {d}/memory has {size} bytes, --mem says {mem} "
-            f"(truncate -s {mem:#x} {d}/memory)")
+    if size != want:
+        die(f"--dry-run: {d}/memory has {size} bytes, --mem {lay.mem} wants {want} "
+            f"(truncate -s {want:#x} {d}/memory)")
 
 
 def start(vm, run):
@@ -453,13 +466,13 @@ def main(argv):
 
     if opts["dry"] is not None:
         vm = VM(opts["dry"], True)
-        check_dry_dir(vm.path, mem)
+        check_dry_dir(vm.path, lay)
     else:
         vm = VM(make_vm(mnt, name, opts["replace"]), False)
     finished = False
     try:
         # irqchip before anything makes the vCPU (mode, regs, sregs, run).
-        vm.put("ctl", ctl_setup_text(mem, timeout))
+        vm.put("ctl", ctl_setup_text(lay, timeout))
         vm.to_memory("kernel", LOAD_ADDR, img.data[img.setup_bytes:])
         if initrd is not None:
             vm.to_memory("initrd", lay.initrd_addr, initrd)

@@ -15,7 +15,8 @@
 #                  'console=ttyS0 reboot=t panic=-1'
 #   --name NAME    the VM's name (default linux)
 #   --replace      remove an existing vms/NAME first (rmdir stops it)
-#   --mem SIZE     guest memory, K/M/G suffixes (default 256M, at most 3G)
+#   --mem SIZE     guest memory, K/M/G suffixes (default 256M); above 3G,
+#                  3G at 0 (ctl mem) and the rest at 4 GiB (ctl highmem)
 #   --timeout MS   the run stops after MS milliseconds (ctl timeout)
 #   --background   start the run with 'run' in ctl and return (the default):
 #                  the guest runs in the server, no process of ours waits
@@ -23,7 +24,8 @@
 #   --no-run       load and set up only; start it later with
 #                  'echo run > ctl' or 'cat run'
 #   --dry-run DIR  write into plain files instead of a VM: DIR/memory must
-#                  exist, sized to --mem (truncate -s 256M DIR/memory);
+#                  exist, sized as memory would be (truncate -s 256M
+#                  DIR/memory; above 3G: 4G + the rest);
 #                  ctl, sregs and regs are appended to
 #
 # Why the first argument is the mount and not a VM directory: the examples
@@ -83,7 +85,12 @@
 #
 # The e820 table (boot_params 0x1e8 entries, 0x2d0 table, 20 bytes each):
 #   usable 0-0x9fc00, reserved 0x9fc00-0x100000, usable 0x100000-PT,
-#   reserved PT-end of memory.
+#   reserved PT-end of low memory; with more than 3G, usable 4 GiB-end.
+#
+# Memory above 3G: RAM must stay below the PC's device window (the
+# IOAPIC at 0xfec00000, the LAPIC at 0xfee00000), so --mem 6G is 'mem
+# 3G' (GPA 0-3 GiB) and 'highmem 3G' (GPA 4-7 GiB), as a PC's firmware
+# lays it out; everything the loader writes stays in the low part.
 #
 # Ports and MMIO: with 'irqchip' the PIC (0x20, 0xa0), the PIT (0x40-0x43),
 # port 0x61 (KVM's dummy speaker), the ELCR (0x4d0) and the LAPIC and
@@ -102,16 +109,15 @@
 # 0x3f0-0x3f7 (floppy), 0x1f0/0x170 (IDE), 0x2e/0x4e (Super I/O), 0x510
 # (fw_cfg). Ignoring the whole space rather than that list: a port nobody
 # listed would otherwise end the run in the middle of a boot, and a real
-# PC does not stop either. MMIO from the end of memory to 4 GiB (the PC's
-# device window) is ignored too; memory is limited to 3 GiB so that RAM
-# stays below it (the IOAPIC at 0xfec00000, the LAPIC at 0xfee00000).
+# PC does not stop either. MMIO from the end of low memory to 4 GiB (the
+# PC's device window) is ignored too.
 #
 # No heap: CAN_USE_HEAP and heap_end_ptr are for the 16-bit setup code,
 # which the 64-bit entry skips.
 #
 # What it writes, in this order (256M shown; each block is one write):
 #   mkdir MNT/vms/NAME
-#   ctl:    mem 0x10000000 / irqchip / pio 0x0-0xe8 ignore /
+#   ctl:    mem 0x10000000 [/ highmem SIZE] / irqchip / pio 0x0-0xe8 ignore /
 #           pio 0xea-0x3f7 ignore / pio 0x400-0xffff ignore /
 #           mmio 0x10000000-0xffffffff ignore [/ timeout MS]
 #   memory: kernel, initrd, zero page, GDT, command line, reset vector (dd)
@@ -127,7 +133,7 @@ prog=boot-linux
 readonly GDT_ADDR=$((0x1000)) STACK_TOP=$((0x8000))
 readonly ZEROPAGE=$((0x10000)) CMDLINE_ADDR=$((0x20000))
 readonly LOW_END=$((0x9fc00)) HIGH_START=$((0x100000))
-readonly LOAD_ADDR=$((0x100000)) MAX_MEM=$((3 << 30))
+readonly LOAD_ADDR=$((0x100000)) LOW_MAX=$((3 << 30)) HIGHMEM_BASE=$((1 << 32))
 readonly RESET_VECTOR=$((0xffff0))
 readonly MP_ADDR=$((0xf0000))
 
@@ -202,7 +208,13 @@ align_up() { echo $((($1 + $2 - 1) & ~($2 - 1))); }
 plan_layout() {
 	local a=$kernel_alignment top
 	[ $((mem & 0xfff)) = 0 ] || die "--mem $(hex "$mem") is not a multiple of 4096"
-	[ "$mem" -le "$MAX_MEM" ] || die "--mem $(hex "$mem") is over 3 GiB: RAM must stay below the IOAPIC and LAPIC at 0xfec00000"
+	# Above 3G, the rest goes to 4 GiB (highmem): RAM stays below the
+	# IOAPIC and LAPIC at 0xfec00000.
+	if [ "$mem" -gt "$LOW_MAX" ]; then
+		low=$LOW_MAX high=$((mem - LOW_MAX))
+	else
+		low=$mem high=0
+	fi
 	# Where the kernel decompresses itself (head_64.S, startup_64).
 	if [ "$relocatable" != 0 ]; then
 		{ [ "$a" -gt 0 ] && [ $((a & (a - 1))) = 0 ]; } ||
@@ -215,8 +227,8 @@ plan_layout() {
 	kernel_end=$(align_up $((run_addr + init_size)) 4096)
 	[ $((LOAD_ADDR + pm_size)) -le "$kernel_end" ] || kernel_end=$(align_up $((LOAD_ADDR + pm_size)) 4096)
 	# mode long's page tables: PML4, PDPT, one PD per GiB (src/x86/modes.c).
-	pt_size=$(((2 + (mem + (1 << 30) - 1) / (1 << 30)) * 4096))
-	pt=$(((mem - pt_size) & ~0xfff))
+	pt_size=$(((2 + (low + (1 << 30) - 1) / (1 << 30)) * 4096))
+	pt=$(((low - pt_size) & ~0xfff))
 	entry=$((LOAD_ADDR + 0x200))
 	if [ "$initrd" = - ]; then
 		initrd_size=0 initrd_addr=0
@@ -241,7 +253,12 @@ show_layout() {
 	printf '%s: %s: protocol %d.%02d, %d setup sectors, %s, kernel_alignment %s, pref_address %s, init_size %s\n' \
 		"$prog" "${kernel##*/}" $((version >> 8)) $((version & 0xff)) "$setup_sects" "$rel" \
 		"$(hex "$kernel_alignment")" "$(hex "$pref_address")" "$(hex "$init_size")"
-	printf '%s: memory %s\n' "$prog" "$(hex "$mem")"
+	if [ "$high" = 0 ]; then
+		printf '%s: memory %s\n' "$prog" "$(hex "$mem")"
+	else
+		printf '%s: memory %s: %s at 0, %s at %s\n' "$prog" "$(hex "$mem")" \
+			"$(hex "$low")" "$(hex "$high")" "$(hex "$HIGHMEM_BASE")"
+	fi
 	printf '  0x%08x gdt          0x20 bytes (__BOOT_CS 0x10, __BOOT_DS 0x18)\n' "$GDT_ADDR"
 	printf '  0x%08x stack top    (rsp)\n' "$STACK_TOP"
 	printf '  0x%08x boot_params  0x1000 bytes (rsi)\n' "$ZEROPAGE"
@@ -294,11 +311,12 @@ make_zero_page() {
 	poke "$zp" 0x228 4 "$CMDLINE_ADDR"                     # cmd_line_ptr
 	poke "$zp" 0x250 8 0                                   # setup_data: no list
 	# ext_ramdisk_image/size and ext_cmd_line_ptr (0xc0-0xcb) stay 0.
-	poke "$zp" 0x1e8 1 4                                   # e820_entries
+	poke "$zp" 0x1e8 1 $((high ? 5 : 4))                   # e820_entries
 	e820_entry "$zp" 0 0 "$LOW_END" 1
 	e820_entry "$zp" 1 "$LOW_END" $((HIGH_START - LOW_END)) 2
 	e820_entry "$zp" 2 "$HIGH_START" $((pt - HIGH_START)) 1
-	e820_entry "$zp" 3 "$pt" $((mem - pt)) 2
+	e820_entry "$zp" 3 "$pt" $((low - pt)) 2
+	[ "$high" = 0 ] || e820_entry "$zp" 4 "$HIGHMEM_BASE" "$high" 1
 }
 
 # At 0xffff0, run in real mode with cs 0xf000: cli; lidt cs:[0xfff8] (the
@@ -391,12 +409,13 @@ vm_put() {
 }
 
 ctl_setup_text() {
-	printf 'mem 0x%x\n' "$mem"
+	printf 'mem 0x%x\n' "$low"
+	[ "$high" = 0 ] || printf 'highmem 0x%x\n' "$high"
 	echo irqchip
 	echo 'pio 0x0-0xe8 ignore'
 	echo 'pio 0xea-0x3f7 ignore'
 	echo 'pio 0x400-0xffff ignore'
-	printf 'mmio 0x%x-0xffffffff ignore\n' "$mem"
+	printf 'mmio 0x%x-0xffffffff ignore\n' "$low"
 	[ -z "$timeout" ] || echo "timeout $timeout"
 }
 
@@ -429,10 +448,11 @@ make_vm() {
 
 check_dry_dir() {
 	[ -d "$vm" ] || die "--dry-run $vm: not a directory"
-	[ -f "$vm/memory" ] || die "--dry-run: $vm/memory must exist (truncate -s $(hex "$mem") $vm/memory)"
-	local size
+	# memory's size: with highmem, up to its end (the hole is sparse).
+	local size want=$((high ? HIGHMEM_BASE + high : mem))
+	[ -f "$vm/memory" ] || die "--dry-run: $vm/memory must exist (truncate -s $(hex "$want") $vm/memory)"
 	size=$(stat -c %s "$vm/memory")
-	[ "$size" = "$mem" ] || die "--dry-run: $vm/memory has $size bytes, --mem says $mem (truncate -s $(hex "$mem") $vm/memory)"
+	[ "$size" = "$want" ] || die "--dry-run: $vm/memory has $size bytes, --mem $mem wants $want (truncate -s $(hex "$want") $vm/memory)"
 }
 
 start() {

@@ -119,6 +119,21 @@ def check_initramfs(path, label):
 
 # --- running a loader in a dry run ------------------------------------------
 
+LOW_MAX, HIGHMEM_BASE = 3 << 30, 1 << 32
+
+
+def split(mem):
+    """--mem's memory as the loaders lay it out: (mem, highmem)."""
+    low = min(mem, LOW_MAX)
+    return low, mem - low
+
+
+def extent(mem):
+    """The size of the memory file: with highmem, up to its end."""
+    low, high = split(mem)
+    return HIGHMEM_BASE + high if high else low
+
+
 def dry_runs(work, mem, args, presize=True):
     """Both loaders at once, each into its own directory: {kind: (rc, stdout,
     stderr, dir)}, with the directory's name replaced by DIR in the output."""
@@ -129,7 +144,7 @@ def dry_runs(work, mem, args, presize=True):
         os.mkdir(d)
         if presize:
             with open(os.path.join(d, "memory"), "wb") as f:
-                f.truncate(mem)
+                f.truncate(extent(mem))
         procs[kind] = (d, subprocess.Popen(cmd + ["--dry-run", d] + args, text=True,
                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE))
     res = {}
@@ -208,7 +223,9 @@ def check_memory(label, d, kernel, initrd, cmdline, mem, timeout=None, run=True)
     with open(os.path.join(d, "memory"), "rb") as f:
         # Mapped, not read: only the pages the checks look at are touched.
         memory = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
-    check(f"{label}: memory kept its size", len(memory) == mem, f"{len(memory)} != {mem}")
+    check(f"{label}: memory kept its size", len(memory) == extent(mem),
+          f"{len(memory)} != {extent(mem)}")
+    low, high = split(mem)
 
     ctl = read_file(os.path.join(d, "ctl")) or ""
     regs = fields(read_file(os.path.join(d, "regs")) or "")
@@ -274,9 +291,13 @@ def check_memory(label, d, kernel, initrd, cmdline, mem, timeout=None, run=True)
     check(f"{label}: e820 is sorted", srt == table)
     check(f"{label}: e820 entries do not overlap",
           all(a + s <= b for (a, s, _), (b, _, _) in zip(srt, srt[1:])))
-    check(f"{label}: e820 covers memory, and nothing beyond it",
-          srt[0][0] == 0 and srt[-1][0] + srt[-1][1] == mem
-          and all(a + s == b for (a, s, _), (b, _, _) in zip(srt, srt[1:])))
+    below = [e for e in srt if e[0] < HIGHMEM_BASE]
+    check(f"{label}: e820 covers memory below 4 GiB, and nothing beyond it",
+          below[0][0] == 0 and below[-1][0] + below[-1][1] == low
+          and all(a + s == b for (a, s, _), (b, _, _) in zip(below, below[1:])))
+    check(f"{label}: e820 has highmem as usable at 4 GiB, or nothing there",
+          srt[len(below):] == ([(HIGHMEM_BASE, high, 1)] if high else []),
+          repr(srt[len(below):]))
     usable = [(a, a + s) for a, s, t in table if t == 1]
 
     def in_usable(lo, hi):
@@ -311,9 +332,9 @@ def check_memory(label, d, kernel, initrd, cmdline, mem, timeout=None, run=True)
 
     # The page tables mode long makes: where its default would put them,
     # reserved in e820.
-    pt_size = (2 + (mem + (1 << 30) - 1) // (1 << 30)) * 4096
-    pt = (mem - pt_size) & ~0xFFF
-    check(f"{label}: the page tables ({pt:#x}-{mem:#x}) are reserved in e820", in_reserved(pt, mem))
+    pt_size = (2 + (low + (1 << 30) - 1) // (1 << 30)) * 4096
+    pt = (low - pt_size) & ~0xFFF
+    check(f"{label}: the page tables ({pt:#x}-{low:#x}) are reserved in e820", in_reserved(pt, low))
     if initrd:
         check(f"{label}: the initrd ends at or below the page tables", ri + rs <= pt)
 
@@ -339,8 +360,9 @@ def check_memory(label, d, kernel, initrd, cmdline, mem, timeout=None, run=True)
     check(f"{label}: GDT entries 0x00 and 0x08 are null", u(memory, g, 16) == 0)
 
     # The exact text written.
-    want_ctl = [f"mem {mem:#x}", "irqchip", "pio 0x0-0xe8 ignore", "pio 0xea-0x3f7 ignore",
-                "pio 0x400-0xffff ignore", f"mmio {mem:#x}-0xffffffff ignore"]
+    want_ctl = [f"mem {low:#x}"] + ([f"highmem {high:#x}"] if high else []) + [
+        "irqchip", "pio 0x0-0xe8 ignore", "pio 0xea-0x3f7 ignore",
+        "pio 0x400-0xffff ignore", f"mmio {low:#x}-0xffffffff ignore"]
     if timeout is not None:
         want_ctl.append(f"timeout {timeout}")
     want_ctl.append(f"mode long pt={pt:#x}")
@@ -437,6 +459,11 @@ def main():
                      ["--mem", "1536M", "--timeout", "60000", "--no-run", kernel, "-", CMDLINE])
         check_memory("1536M no initrd", d, kernel, None, CMDLINE, 1536 * mib, timeout=60000,
                      run=False)
+        # Above 3G: 3G at 0, the rest at 4 GiB (a sparse 6 GiB file here).
+        d, out = twins(work, "5G", 5 << 30, ["--mem", "5G", kernel, ird, CMDLINE])
+        check("5G: the layout says where memory is",
+              "memory 0x140000000: 0xc0000000 at 0, 0x80000000 at 0x100000000" in out, out)
+        check_memory("5G", d, kernel, ird, CMDLINE, 5 << 30)
         long_ok = "x" * (u(open(kernel, "rb").read(0x300), 0x238, 4))
         d, _ = twins(work, "longest cmdline", 128 * mib, ["--mem", "0x8000000", kernel, ird, long_ok])
         check_memory("longest cmdline", d, kernel, ird, long_ok, 128 * mib)
@@ -469,7 +496,8 @@ def main():
                 "too small")
         refusal(work, "too little memory, no initrd", 64 * mib, ["--mem", "64M", kernel, "-", "x"],
                 "too small")
-        refusal(work, "over 3 GiB", 4 << 30, ["--mem", "4G", kernel, ird, "x"], "over 3 GiB")
+        refusal(work, "a dry run without the memory file of 4G", 4 << 30,
+                ["--mem", "4G", kernel, ird, "x"], "truncate -s 0x140000000", presize=False)
         refusal(work, "memory not in pages", 256 * mib, ["--mem", "1000000", kernel, ird, "x"],
                 "multiple of 4096")
         refusal(work, "a bad size", 256 * mib, ["--mem", "lots", kernel, ird, "x"], "bad size")

@@ -184,6 +184,21 @@ static void test_arg_counts(void **state)
 	assert_string_equal(err, "line 1: too many words");
 }
 
+/* highmem SIZE: memory at 4 GiB; 0 removes it, pages only. */
+static void test_highmem(void **state)
+{
+	(void)state;
+	assert_int_equal(one("highmem 1G")->verb, KVMFS_CTL_HIGHMEM);
+	assert_int_equal(one("highmem 1G")->num, 1ull << 30);
+	assert_int_equal(one("highmem 0")->num, 0);
+	refused("highmem 100");
+	assert_non_null(strstr(err, "multiple of 4096"));
+	refused("highmem");
+	assert_string_equal(err, "line 1: usage: highmem SIZE");
+	refused("highmem 0xfffffffffffff000");
+	assert_non_null(strstr(err, "passes the end of the address space"));
+}
+
 static void test_unknown(void **state)
 {
 	(void)state;
@@ -442,6 +457,7 @@ int main(void)
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_bad_sizes),
 		cmocka_unit_test(test_arg_counts),
+		cmocka_unit_test(test_highmem),
 		cmocka_unit_test(test_unknown),
 		cmocka_unit_test(test_blank_lines),
 		cmocka_unit_test(test_control_bytes),

@@ -194,10 +194,10 @@ static void test_ctl_checks(void **state)
 	char err[KVMFS_ERR_LEN];
 
 	(void)state;
-	assert_int_equal(kvmfs_check_mem(4096, 4096, 0, true, err, sizeof(err)),
+	assert_int_equal(kvmfs_check_mem("mem", 4096, 0, 4096, 0, true, err, sizeof(err)),
 			 0);
 	assert_int_equal(
-	    kvmfs_check_mem(8192, 4096, 1 << 20, true, err, sizeof(err)),
+	    kvmfs_check_mem("mem", 8192, 0, 4096, 1 << 20, true, err, sizeof(err)),
 	    -EBUSY);
 	assert_non_null(
 	    strstr(err, "mem: the vCPU is running (echo stop > ctl first)"));
@@ -206,11 +206,26 @@ static void test_ctl_checks(void **state)
 	assert_string_equal(
 	    err, "regs: the vCPU is running (echo stop > ctl first)");
 	assert_int_equal(
-	    kvmfs_check_mem(2 << 20, 0, 1 << 20, false, err, sizeof(err)),
+	    kvmfs_check_mem("mem", 2 << 20, 0, 0, 1 << 20, false, err, sizeof(err)),
 	    -ENOMEM);
 	assert_non_null(strstr(err, "max_memory"));
 	assert_int_equal(
-	    kvmfs_check_mem(1 << 20, 0, 1 << 20, false, err, sizeof(err)), 0);
+	    kvmfs_check_mem("mem", 1 << 20, 0, 0, 1 << 20, false, err, sizeof(err)), 0);
+	/* highmem: memory at 4 GiB needs mem below it, and counts with it. */
+	assert_int_equal(kvmfs_check_mem("highmem", 0, 1 << 20, 0, 1 << 30,
+					 false, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "echo 'mem SIZE' > ctl first"));
+	assert_int_equal(kvmfs_check_mem("mem", (5ull << 30), 1 << 20, 0,
+					 8ull << 30, false, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "passes 4 GiB"));
+	assert_int_equal(kvmfs_check_mem("highmem", 1 << 20, 1 << 20, 1 << 20,
+					 (1 << 20) + 4096, false, err, sizeof(err)),
+			 -ENOMEM);
+	assert_non_null(strstr(err, "highmem: 2097152 bytes of memory in all"));
+	assert_int_equal(kvmfs_check_mem("highmem", 3ull << 30, 1ull << 30,
+					 3ull << 30, 4ull << 30, false, err,
+					 sizeof(err)), 0);
 	assert_int_equal(kvmfs_check_run(0, false, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "echo 'mem SIZE' > ctl first"));
 	assert_int_equal(kvmfs_check_run(4096, true, err, sizeof(err)), -EBUSY);

@@ -46,6 +46,26 @@ static int parse_mem(const struct kvmfs_word *w, int n, struct kvmfs_ctl_op *op,
 	return r;
 }
 
+/* highmem SIZE: 0 (none) or whole pages. */
+static int parse_highmem(const struct kvmfs_word *w, int n,
+			 struct kvmfs_ctl_op *op, char *err, size_t errlen)
+{
+	int r = parse_size(w, op, err, errlen);
+
+	(void)n;
+	if (!r && op->num % 4096) {
+		snprintf(err, errlen, "highmem %" PRIu64 ": must be a multiple of 4096 (0: none)",
+			 op->num);
+		r = -EINVAL;
+	}
+	if (!r && op->num > UINT64_MAX - KVMFS_HIGHMEM_BASE) {
+		snprintf(err, errlen, "highmem %" PRIu64 ": passes the end of the address space",
+			 op->num);
+		r = -EINVAL;
+	}
+	return r;
+}
+
 static int parse_console(const struct kvmfs_word *w, int n,
 			 struct kvmfs_ctl_op *op, char *err, size_t errlen)
 {
@@ -159,6 +179,7 @@ static const struct ctl_verb verbs[] = {
 	{ "irqchip", KVMFS_CTL_IRQCHIP, 0, "irqchip", NULL },
 	{ "pio", KVMFS_CTL_PIO, 2, "pio FIRST-LAST ignore|stop", parse_pio },
 	{ "mmio", KVMFS_CTL_MMIO, 2, "mmio FIRST-LAST ignore|stop", parse_mmio },
+	{ "highmem", KVMFS_CTL_HIGHMEM, 1, "highmem SIZE", parse_highmem },
 };
 
 /* Returns 1 for a command, 0 for a blank line, or -EINVAL. */
@@ -186,7 +207,7 @@ static int parse_line(const char *line, size_t len, struct kvmfs_ctl_op *op,
 	if (!v) {
 		kvmfs_quote(w[0].s, w[0].len, q);
 		snprintf(err, errlen,
-			 "unknown command '%s' (mem, console, timeout, mode, reset, stop, step, run, irqchip, pio, mmio)",
+			 "unknown command '%s' (mem, highmem, console, timeout, mode, reset, stop, step, run, irqchip, pio, mmio)",
 			 q);
 		return -EINVAL;
 	}

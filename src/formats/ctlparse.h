@@ -22,11 +22,12 @@ enum kvmfs_ctl_verb {
 	KVMFS_CTL_IRQCHIP,
 	KVMFS_CTL_PIO,
 	KVMFS_CTL_MMIO,
+	KVMFS_CTL_HIGHMEM,
 };
 
 struct kvmfs_ctl_op {
 	enum kvmfs_ctl_verb verb;
-	uint64_t num;			/* mem, console: bytes; timeout: ms;
+	uint64_t num;			/* mem, highmem, console: bytes; timeout: ms;
 					   step: instructions */
 	struct kvmfs_mode_args mode;
 	uint64_t first, last;		/* pio, mmio: the range, inclusive */

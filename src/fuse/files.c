@@ -163,22 +163,32 @@ static void read_memory(fuse_req_t req, struct open_file *fh, size_t size,
 	/* Once replied, the file may be released: keep only the VM, which
 	 * holds its own reference until mem_release. */
 	struct kvmfs_vm *vm = kvmfs_vm_ref(fh->ctx.vm);
-	uint8_t *mem;
-	uint64_t memsize;
-	int r = kvmfs_vm_mem_acquire(vm, &mem, &memsize);
+	struct kvmfs_mem_view v;
+	uint64_t at = (uint64_t)off;
+	int r = kvmfs_vm_mem_acquire(vm, &v);
 
 	if (r < 0) {
 		kvmfs_vm_unref(vm);
 		fuse_reply_err(req, -r);
 		return;
 	}
-	if (off < 0 || (uint64_t)off >= memsize) {
-		fuse_reply_buf(req, NULL, 0);
+	if (off < 0 || at >= v.size)
+		size = 0;
+	else if (size > v.size - at)
+		size = v.size - at;
+	if (size && at < v.hole_end && at + size > v.hole) {
+		/* Reaching the hole: zeros there, memory around it. */
+		uint64_t a = at > v.hole ? at : v.hole;
+		uint64_t b = at + size < v.hole_end ? at + size : v.hole_end;
+		char *buf = g_malloc0(size);
+
+		memcpy(buf, v.mem + at, a - at);
+		memcpy(buf + (b - at), v.mem + b, at + size - b);
+		fuse_reply_buf(req, buf, size);
+		g_free(buf);
 	} else {
-		if (size > memsize - (uint64_t)off)
-			size = memsize - (uint64_t)off;
 		/* Straight from the guest mapping into the reply. */
-		fuse_reply_buf(req, (const char *)mem + off, size);
+		fuse_reply_buf(req, size ? (const char *)v.mem + at : NULL, size);
 	}
 	kvmfs_vm_mem_release(vm);
 	kvmfs_vm_unref(vm);

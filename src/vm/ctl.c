@@ -21,6 +21,11 @@ static int apply_mem(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
 	return kvmfs_vm_set_mem(vm, op->num);
 }
 
+static int apply_highmem(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
+{
+	return kvmfs_vm_set_highmem(vm, op->num);
+}
+
 static int apply_console(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
 {
 	return kvmfs_vm_set_console_size(vm, op->num);
@@ -113,6 +118,8 @@ static int apply_policy(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
 /* What the VM will look like after the lines checked so far. */
 struct ctl_plan {
 	uint64_t memsize;
+	uint64_t highsize;
+	uint64_t old_total;		/* mem + highmem before the write */
 	uint64_t mem_avail;		/* for this VM under max_memory */
 	bool running;
 	bool has_vcpu;			/* irqchip must come before it */
@@ -122,6 +129,7 @@ struct ctl_plan {
 /* The state ctl prints back, gathered under the VM's locks. */
 struct ctl_state {
 	uint64_t memsize;
+	uint64_t highsize;
 	size_t console;
 	unsigned timeout_ms;
 	bool mode_set;
@@ -139,12 +147,21 @@ struct ctl_state {
 static int plan_mem(const struct kvmfs_vm *vm, struct ctl_plan *p,
 		    const struct kvmfs_ctl_op *op, char *err, size_t errlen)
 {
-	int r = kvmfs_check_mem(op->num, p->memsize, p->mem_avail, p->running,
-				err, errlen);
+	bool high = op->verb == KVMFS_CTL_HIGHMEM;
+	uint64_t low = high ? p->memsize : op->num;
+	uint64_t hi = high ? op->num : p->highsize;
+	int r = 0;
 
 	(void)vm;
-	if (!r)
-		p->memsize = op->num;
+	/* A line that changes nothing is taken as it would be alone. */
+	if (low != p->memsize || hi != p->highsize)
+		r = kvmfs_check_mem(high ? "highmem" : "mem", low, hi,
+				    p->old_total, p->mem_avail, p->running,
+				    err, errlen);
+	if (!r) {
+		p->memsize = low;
+		p->highsize = hi;
+	}
 	return r;
 }
 
@@ -230,6 +247,12 @@ static void print_mem(const struct ctl_state *st, GString *out)
 		g_string_append_printf(out, "mem 0x%" PRIx64 "\n", st->memsize);
 }
 
+static void print_highmem(const struct ctl_state *st, GString *out)
+{
+	if (st->highsize)
+		g_string_append_printf(out, "highmem 0x%" PRIx64 "\n", st->highsize);
+}
+
 static void print_console(const struct ctl_state *st, GString *out)
 {
 	g_string_append_printf(out, "console %zu\n", st->console);
@@ -285,16 +308,17 @@ static const struct ctl_verb_ops {
 	[KVMFS_CTL_IRQCHIP] = { plan_irqchip, apply_irqchip, print_devices },
 	[KVMFS_CTL_PIO] = { plan_policy, apply_policy, NULL },
 	[KVMFS_CTL_MMIO] = { plan_policy, apply_policy, NULL },
+	[KVMFS_CTL_HIGHMEM] = { plan_mem, apply_highmem, print_highmem },
 };
 
-_Static_assert(sizeof(ctl_verbs) / sizeof(ctl_verbs[0]) == KVMFS_CTL_MMIO + 1,
+_Static_assert(sizeof(ctl_verbs) / sizeof(ctl_verbs[0]) == KVMFS_CTL_HIGHMEM + 1,
 	       "every verb of ctlparse.h has its row");
 
 /* The order ctl prints its settings in, which is the order a restore
  * needs: the irqchip (with the port policy) before the mode, which makes
  * the vCPU. */
 static const enum kvmfs_ctl_verb print_order[] = {
-	KVMFS_CTL_MEM, KVMFS_CTL_CONSOLE, KVMFS_CTL_TIMEOUT, KVMFS_CTL_IRQCHIP,
+	KVMFS_CTL_MEM, KVMFS_CTL_HIGHMEM, KVMFS_CTL_CONSOLE, KVMFS_CTL_TIMEOUT, KVMFS_CTL_IRQCHIP,
 	KVMFS_CTL_MODE, KVMFS_CTL_STEP,
 };
 
@@ -319,8 +343,10 @@ static int plan_write(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *ops,
 	if (r < 0)
 		return r;
 	p.memsize = vm->memsize;
+	p.highsize = vm->highsize;
+	p.old_total = vm->memsize + vm->highsize;
 	pthread_mutex_lock(&h->lock);
-	p.mem_avail = h->cfg.max_memory - h->mem_used + vm->memsize;
+	p.mem_avail = h->cfg.max_memory - h->mem_used + p.old_total;
 	pthread_mutex_unlock(&h->lock);
 	pthread_mutex_lock(&vm->lock);
 	p.running = kvmfs_vm_any_running(vm);
@@ -368,6 +394,7 @@ int kvmfs_vm_ctl_read(struct kvmfs_vm *vm, GString *out)
 	if (vm->cpus[0].vcpu)
 		kvmfs_vcpu_stats(vm->cpus[0].vcpu, &vs);
 	st.memsize = vm->memsize;
+	st.highsize = vm->highsize;
 	pthread_mutex_lock(&vm->console_lock);
 	st.console = vm->console.cap;
 	pthread_mutex_unlock(&vm->console_lock);

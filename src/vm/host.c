@@ -374,11 +374,12 @@ static void vm_teardown(struct kvmfs_vm *vm)
 	pthread_mutex_unlock(&vm->lock);
 	for (unsigned i = 0; i < KVMFS_MAX_VCPUS; i++)
 		kvmfs_vcpu_destroy(vcpus[i]);
-	size = vm->memsize;
+	size = vm->memsize + vm->highsize;
 	if (vm->mem)
-		munmap(vm->mem, vm->memsize);
+		munmap(vm->mem, kvmfs_mem_extent(vm->memsize, vm->highsize));
 	vm->mem = NULL;
 	vm->memsize = 0;
+	vm->highsize = 0;
 	if (vm->memfd >= 0)
 		close(vm->memfd);
 	vm->memfd = -1;

@@ -208,6 +208,7 @@ int kvmfs_vm_status(struct kvmfs_vm *vm, GString *out)
 			       !vm->memsize && (!vcpu || st.state == KVMFS_READY) ?
 				       "empty" : kvmfs_vcpu_state_name(st.state));
 	g_string_append_printf(out, "memory %" PRIu64 "\n", vm->memsize);
+	g_string_append_printf(out, "highmem %" PRIu64 "\n", vm->highsize);
 	g_string_append_printf(out, "vcpus %u\n", nvcpus);
 	g_string_append_printf(out, "exit %s\n", st.last);
 	g_string_append_printf(out, "runs %" PRIu64 "\n", st.runs);

@@ -69,14 +69,25 @@ int kvmfs_vm_ctl_write(struct kvmfs_vm *vm, const char *text, size_t len);
 int kvmfs_vm_status(struct kvmfs_vm *vm, GString *out);
 
 /* Memory.  acquire holds the mapping stable (no resize or destroy) until
- * release; *mem is NULL when size is 0. */
-int kvmfs_vm_mem_acquire(struct kvmfs_vm *vm, uint8_t **mem, uint64_t *size);
+ * release; mem is NULL when size is 0.  [hole, hole_end) is the part
+ * that is no memory (between mem and highmem; empty without highmem):
+ * it reads as zeros, and the mapping there must not be touched (a read
+ * of it would allocate the memfd's pages). */
+struct kvmfs_mem_view {
+	uint8_t *mem;
+	uint64_t size;
+	uint64_t hole, hole_end;
+};
+int kvmfs_vm_mem_acquire(struct kvmfs_vm *vm, struct kvmfs_mem_view *v);
 void kvmfs_vm_mem_release(struct kvmfs_vm *vm);
 uint64_t kvmfs_vm_mem_size(struct kvmfs_vm *vm);
-/* -ENOSPC (nothing written) if [off, off+len) is not inside memory. */
+/* -ENOSPC (nothing written) if [off, off+len) is not inside memory,
+ * -EFAULT if it writes anything but zeros into the hole. */
 int kvmfs_vm_mem_write(struct kvmfs_vm *vm, uint64_t off, const void *data,
 		       size_t len);
 int kvmfs_vm_set_mem(struct kvmfs_vm *vm, uint64_t size);
+/* highmem SIZE: SIZE bytes at 4 GiB (0: none). */
+int kvmfs_vm_set_highmem(struct kvmfs_vm *vm, uint64_t size);
 /* truncate(2) of memory: grows it as mem does, never shrinks it (EPERM:
  * only ctl's mem shrinks memory). */
 int kvmfs_vm_truncate_mem(struct kvmfs_vm *vm, uint64_t size);

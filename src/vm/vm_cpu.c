@@ -414,7 +414,11 @@ int kvmfs_vm_translate_read(struct kvmfs_vm *vm, unsigned cpu, GString *out)
 		for (size_t i = 0; i < n; i++) {
 			uint64_t la = t[i].linear_address;
 			struct kvmfs_walk_result w;
-			int wr = kvmfs_walk(&wc, vm->mem, vm->memsize, la, &w);
+			/* Page tables may be in highmem (Linux allocates
+			 * them top down); one in the hole reads zeros. */
+			int wr = kvmfs_walk(&wc, vm->mem,
+					    kvmfs_mem_extent(vm->memsize, vm->highsize),
+					    la, &w);
 
 			translate_line(out, la, &t[i], kerr[i], &w, wr);
 		}

@@ -56,8 +56,9 @@ struct kvmfs_vm {
 	bool dead;
 	int fd;
 	int memfd;
-	uint8_t *mem;
-	uint64_t memsize;
+	uint8_t *mem;			/* maps the memfd's extent */
+	uint64_t memsize;		/* slot 0: [0, memsize) */
+	uint64_t highsize;		/* slot 1: [4 GiB, 4 GiB + highsize) */
 
 	pthread_mutex_t lock;		/* below: config, vcpu creation */
 	struct kvmfs_vm_cpu cpus[KVMFS_MAX_VCPUS];
@@ -116,9 +117,17 @@ void kvmfs_vm_console_append(void *ctx, const void *data, size_t len);
  * of the state it would apply to: the commands run them on the VM as it
  * is, ctl's plan of a multi-line write (ctl.c) on the state the earlier
  * lines leave.  0, or -errno with the reason in err. */
-/* mem SIZE, the VM having OLD bytes and AVAIL allowed by max_memory. */
-int kvmfs_check_mem(uint64_t size, uint64_t old, uint64_t avail,
-		    bool running, char *err, size_t errlen);
+/* Memory of LOW bytes at 0 and HIGH at 4 GiB (mem and highmem), for
+ * the command VERB, the VM having OLD bytes in all and AVAIL allowed by
+ * max_memory. */
+int kvmfs_check_mem(const char *verb, uint64_t low, uint64_t high,
+		    uint64_t old, uint64_t avail, bool running, char *err,
+		    size_t errlen);
+/* Where the memfd's mapping ends: memory's size. */
+static inline uint64_t kvmfs_mem_extent(uint64_t low, uint64_t high)
+{
+	return high ? KVMFS_HIGHMEM_BASE + high : low;
+}
 /* Anything WHAT that needs the vCPU stopped. */
 int kvmfs_check_stopped(const char *what, bool running, char *err,
 			size_t errlen);

@@ -34,6 +34,10 @@ int kvmfs_mode_format(const struct kvmfs_mode_args *a, char *buf,
 		      size_t cap);
 const char *kvmfs_mode_name(enum kvmfs_mode m);
 
+/* Where highmem's memory starts: the guest-physical 4 GiB, above the
+ * PC's hole for devices (docs/reference.md, "Memory above 4 GiB"). */
+#define KVMFS_HIGHMEM_BASE ((uint64_t)1 << 32)
+
 /* Bytes of page tables the mode needs for memsize bytes of memory, and
  * where they go by default (page aligned, at the top of memory). */
 uint64_t kvmfs_mode_pt_bytes(enum kvmfs_mode m, uint64_t memsize);

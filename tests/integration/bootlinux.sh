@@ -33,7 +33,8 @@ fi
 rest_in_lane_unless_host_kvm --payload "$P"
 
 need_dev /dev/kvm
-mount_kvmfs
+# 256 MiB VMs, then one of 4.5 GiB (sparse: Linux touches a few percent).
+mount_kvmfs -o max_memory=6G
 V=$MNT/vms
 release=$(cat "$P/release")
 tf=$(time_factor)
@@ -123,5 +124,30 @@ for vm in linux clone; do
 	expect_match "leaving $vm's shell ends the run with a shutdown" "$(cat "$WORK/answer")" "^shutdown"
 done
 check "rmdir of the Linux VMs" rmdir "$V/linux" "$V/clone"
+
+# Memory above 4 GiB: --mem above 3G puts 3G at 0 and the rest at 4 GiB
+# (ctl highmem, a second KVM slot); Linux finds it in e820 and uses it
+# (its memory map is allocated top down, so it writes there at once).
+if ! out=$(bash "$SRCDIR/examples/boot-linux.sh" --name big --mem 4608M "$MNT" "$P/vmlinuz" "$P/initrd.cpio.gz" "$CMDLINE" 2>&1); then
+	fail "boot-linux.sh --mem 4608M failed: $out"
+else
+	expect_match "the loader put 1.5 GiB at 4 GiB" "$out" "memory 0x120000000: 0xc0000000 at 0, 0x60000000 at 0x100000000"
+	expect_eq "the VM has highmem" "$(field "$V/big/status" highmem)" $((1536 << 20))
+	if wait_for big '~ # ' $((10 * tf)); then
+		pass "the 4.5 GiB Linux reached its prompt"
+		check "its e820 has the memory at 4 GiB" \
+			grep -qF "BIOS-e820: [mem 0x0000000100000000-0x000000015fffffff] usable" "$V/big/console"
+		echo 'grep MemTotal /proc/meminfo' >"$V/big/input"
+		check "it answers with MemTotal" wait_for big 'MemTotal:' $((2 * tf))
+		sleep 1
+		kb=$(tr -d '\r' <"$V/big/console" | awk '$1 == "MemTotal:" { print $2 }' | tail -1)
+		check "MemTotal is over 4 GiB ($kb kB)" test "${kb:-0}" -gt $((4 << 20))
+		n=$(dd if="$V/big/memory" bs=1M skip=$(((4 << 10) + 1536 - 64)) count=64 status=none | tr -d '\0' | wc -c)
+		check "Linux wrote into the top of highmem ($n non-zero bytes in its last 64 MiB)" test "$n" -gt 0
+	else
+		fail "the 4.5 GiB Linux: no prompt after $((10 * tf)) s; console ends with: $(tail -c 400 "$V/big/console" | tr -cd '[:print:]\n')"
+	fi
+	check "rmdir of the 4.5 GiB VM" rmdir "$V/big"
+fi
 check "server exits 0" unmount_kvmfs
 finish
