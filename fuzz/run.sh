@@ -17,7 +17,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${KVMFS_FUZZ_BUILD:-$root/build-fuzz}
 secs=${1:-60}
 shift || true
-all_targets=(regs sregs ctl translate size pagewalk exit uart join)
+all_targets=(regs sregs ctl translate size pagewalk exit uart join bus)
 if [ $# -gt 0 ]; then
 	targets=("$@")
 else

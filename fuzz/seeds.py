@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-# Writes the binary seed inputs of fuzz_pagewalk, fuzz_exit and fuzz_uart into
+# Writes the binary seed inputs of fuzz_pagewalk, fuzz_exit, fuzz_uart and
+# fuzz_bus into
 # fuzz/corpus/ (the text seeds of the other targets are plain files kept
 # by hand).  The layouts are the ones the targets' leading comments give;
 # kvm_run offsets are those of <linux/kvm.h> on x86-64.  Run it again
@@ -220,6 +221,116 @@ def uart_seeds():
           u_port(0, 1, False, -1) + u_port(3, 8, False, 8))
 
 
+# fuzz_bus's programs: an opcode byte and its operands (fuzz_bus.c).
+PIO, MMIO = 0, 1
+STOP, IGNORE = 0, 1
+TAKES, DECLINES, WRITES, ODD = 0, 1, 2, 3
+NAME_A, NAME_B, NAME_C, NO_NAME = 0, 1, 2, 3
+U64 = (1 << 64) - 1
+
+
+def b_addr(v):
+    if v < 32:
+        return bytes([v])
+    if v >= U64 - 31:
+        return bytes([0x20 | (U64 - v)])
+    if 0xffff - 31 <= v <= 0xffff:
+        return bytes([0x40 | (0xffff - v)])
+    for k, n in ((3, 2), (4, 4), (5, 8)):
+        if v < 1 << (8 * n):
+            return bytes([k << 5]) + v.to_bytes(n, 'little')
+    raise ValueError(v)
+
+
+def b_register(space, mode, name, base, length):
+    return (bytes([space << 3 | mode << 4 | name << 6]) + b_addr(base) +
+            b_addr(length))
+
+
+def b_policy(space, action, first, last):
+    return bytes([1 | space << 3 | action << 4]) + b_addr(first) + b_addr(last)
+
+
+def b_again(action, index):
+    return bytes([1 | action << 4 | 0x20, index])
+
+
+B_CLEAR = bytes([2])
+B_RESET = bytes([5])
+
+
+def b_ctl(lines):
+    return bytes([3 | (len(lines) - 1) << 3]) + b''.join(lines)
+
+
+def b_read(entries):
+    return bytes([4, entries])
+
+
+def b_access(space, write, size_log, count, addr):
+    shape = size_log | count << 2 | (0x20 if write else 0) | space << 6
+    return bytes([6, shape]) + b_addr(addr)
+
+
+def bus_seeds():
+    # examples/boot-linux.sh's VM: the console and the UART, every other
+    # port ignored and MMIO above memory too; a probe of each.
+    write('bus', 'linux', b_register(PIO, TAKES, NAME_A, 0xe9, 1) +
+          b_register(PIO, WRITES, NAME_B, 0x3f8, 8) +
+          b_ctl([b_policy(PIO, IGNORE, 0, 0xffff),
+                 b_policy(MMIO, IGNORE, 0x8000000, U64)]) +
+          b_access(PIO, True, 0, 1, 0xe9) + b_access(PIO, False, 0, 1, 0x3fd) +
+          b_access(PIO, True, 0, 4, 0x3f8) + b_access(PIO, False, 2, 1, 0xcfc) +
+          b_access(MMIO, False, 2, 1, 0xfee00000) +
+          b_access(MMIO, True, 3, 1, 0x1000) + b_read(17))
+    # A full table set again by one write (ctl's plan once counted each
+    # line as a new range), then one range more: refused.
+    full = [b_policy(i & 1, STOP, 0x100 * i, 0x100 * i + 0xff)
+            for i in range(16)]
+    write('bus', 'replace', b_ctl(full[:8]) + b_ctl(full[8:]) +
+          b_ctl([b_again(IGNORE, i) for i in range(8)]) +
+          b_ctl([b_again(IGNORE, i) for i in range(7)] +
+                [b_policy(PIO, IGNORE, 0x2000, 0x2000)]) +
+          b_access(PIO, False, 1, 3, 0x101) + b_access(PIO, False, 0, 1, 0x2000) +
+          b_policy(MMIO, STOP, 0x100, 0x1ff) + b_read(16) + B_CLEAR +
+          b_read(3))
+    # The ends of the address space, a backwards range, overlaps where
+    # the newest decides, and a device on the last bytes.
+    write('bus', 'edges', b_policy(MMIO, IGNORE, 0, 0) +
+          b_policy(MMIO, IGNORE, U64, U64) + b_policy(MMIO, STOP, 5, 4) +
+          b_policy(PIO, IGNORE, 0, U64) + b_policy(PIO, STOP, 0x10, 0x1f) +
+          b_policy(PIO, IGNORE, 0x18, 0x18) +
+          b_register(MMIO, TAKES, NAME_C, U64 - 15, 16) +
+          b_access(MMIO, False, 3, 7, U64) + b_access(MMIO, False, 0, 1, 0) +
+          b_access(MMIO, False, 3, 2, 1) + b_access(PIO, False, 3, 7, 0x18) +
+          b_access(PIO, False, 1, 1, 0x17) + b_access(PIO, True, 0, 0, 0x19) +
+          b_read(0) + b_read(5))
+    # Devices that decline: the policy behind them decides.
+    write('bus', 'declines', b_register(PIO, DECLINES, NAME_A, 0x60, 1) +
+          b_register(PIO, ODD, NAME_B, 0x70, 2) +
+          b_register(MMIO, WRITES, NAME_B, 0xd0000000, 0x1000) +
+          b_policy(PIO, IGNORE, 0x60, 0x7f) +
+          b_policy(MMIO, IGNORE, 0xd0000000, 0xd0000fff) +
+          b_access(PIO, False, 0, 1, 0x60) + b_access(PIO, False, 0, 1, 0x70) +
+          b_access(PIO, False, 0, 1, 0x71) + b_access(PIO, True, 1, 1, 0x70) +
+          b_access(MMIO, False, 3, 1, 0xd0000008) +
+          b_access(MMIO, True, 3, 1, 0xd0000008) + b_read(2))
+    # Registrations refused: empty, wrapping, overlapping, nameless and
+    # one too many; then a fresh bus.
+    write('bus', 'refused', b_register(PIO, TAKES, NAME_A, 0x10, 0) +
+          b_register(MMIO, TAKES, NAME_A, U64 - 1, 3) +
+          b_register(PIO, TAKES, NO_NAME, 0x10, 1) +
+          b_register(PIO, TAKES, NAME_A, 0x10, 4) +
+          b_register(PIO, TAKES, NAME_A, 0x13, 4) +
+          b_register(MMIO, TAKES, NAME_A, 0x13, 4) +
+          b_register(PIO, TAKES, NAME_B, 0x20, 1) +
+          b_register(PIO, TAKES, NAME_C, 0x21, 1) +
+          b_register(PIO, TAKES, NAME_C, 0x22, 1) +
+          b_access(PIO, False, 0, 1, 0x21) + b_read(1) + B_RESET +
+          b_access(PIO, False, 0, 1, 0x21) + b_read(1))
+
+
 pagewalk_seeds()
 exit_seeds()
 uart_seeds()
+bus_seeds()

@@ -18,11 +18,13 @@ void kvmfs_bus_free(struct kvmfs_bus *b)
 	pthread_rwlock_destroy(&b->lock);
 }
 
+/* In terms of last bytes, not ends: a range may hold the last byte of
+ * its space, whose end, 2^64, has no uint64_t. */
 static bool overlaps(const struct kvmfs_bus_range *r,
 		     enum kvmfs_bus_space space, uint64_t base, uint64_t len)
 {
-	return r->space == space && base < r->base + r->len &&
-	       r->base < base + len;
+	return r->space == space && base <= r->base + (r->len - 1) &&
+	       r->base <= base + (len - 1);
 }
 
 int kvmfs_bus_register(struct kvmfs_bus *b, enum kvmfs_bus_space space,
@@ -31,7 +33,8 @@ int kvmfs_bus_register(struct kvmfs_bus *b, enum kvmfs_bus_space space,
 {
 	int r = 0;
 
-	if (len == 0 || base + len < base || !fn)
+	/* A name, because kvmfs_bus_hits compares them. */
+	if (len == 0 || base + (len - 1) < base || !fn || !name)
 		return -EINVAL;
 	pthread_rwlock_wrlock(&b->lock);
 	for (unsigned i = 0; i < b->n && !r; i++)
@@ -85,33 +88,38 @@ bool kvmfs_bus_dispatch(struct kvmfs_bus *b, const struct kvmfs_bus_access *a)
 	return taken;
 }
 
-int kvmfs_bus_set_policy(struct kvmfs_bus *b, enum kvmfs_bus_space space,
-			 uint64_t first, uint64_t last,
-			 enum kvmfs_bus_action action)
+int kvmfs_bus_policy_put(struct kvmfs_bus_policy *t, unsigned *n,
+			 enum kvmfs_bus_space space, uint64_t first,
+			 uint64_t last, enum kvmfs_bus_action action)
 {
-	int r = 0;
 	unsigned i;
 
 	if (first > last)
 		return -EINVAL;
-	pthread_rwlock_wrlock(&b->lock);
-	for (i = 0; i < b->n_policies; i++) {
-		struct kvmfs_bus_policy *p = &b->policies[i];
-
-		if (p->space == space && p->first == first && p->last == last)
+	for (i = 0; i < *n; i++)
+		if (t[i].space == space && t[i].first == first &&
+		    t[i].last == last)
 			break;
-	}
-	if (i < b->n_policies) {
+	if (i == *n && *n >= KVMFS_BUS_MAX_POLICIES)
+		return -ENOSPC;
+	if (i < *n) {
 		/* Same range: the newest action, counted afresh. */
-		memmove(&b->policies[i], &b->policies[i + 1],
-			(b->n_policies - i - 1) * sizeof(b->policies[0]));
-		b->n_policies--;
+		memmove(&t[i], &t[i + 1], (*n - i - 1) * sizeof(t[0]));
+		(*n)--;
 	}
-	if (b->n_policies == KVMFS_BUS_MAX_POLICIES)
-		r = -ENOSPC;
-	else
-		b->policies[b->n_policies++] = (struct kvmfs_bus_policy){
-			space, first, last, action, 0};
+	t[(*n)++] = (struct kvmfs_bus_policy){ space, first, last, action, 0 };
+	return 0;
+}
+
+int kvmfs_bus_set_policy(struct kvmfs_bus *b, enum kvmfs_bus_space space,
+			 uint64_t first, uint64_t last,
+			 enum kvmfs_bus_action action)
+{
+	int r;
+
+	pthread_rwlock_wrlock(&b->lock);
+	r = kvmfs_bus_policy_put(b->policies, &b->n_policies, space, first,
+				 last, action);
 	pthread_rwlock_unlock(&b->lock);
 	return r;
 }

@@ -75,8 +75,9 @@ struct kvmfs_bus {
 void kvmfs_bus_init(struct kvmfs_bus *b);
 void kvmfs_bus_free(struct kvmfs_bus *b);
 /* [base, base+len) in SPACE goes to fn(ctx, ...).  -EINVAL for an empty
- * or wrapping range, -EEXIST if it overlaps one already there, -ENOSPC
- * when the bus is full. */
+ * range, one that wraps (it may end at 2^64, holding the last byte), no
+ * fn or no name; -EEXIST if it overlaps one already there, -ENOSPC when
+ * the bus is full. */
 int kvmfs_bus_register(struct kvmfs_bus *b, enum kvmfs_bus_space space,
 		       uint64_t base, uint64_t len, const char *name,
 		       kvmfs_bus_fn fn, void *ctx);
@@ -86,10 +87,21 @@ int kvmfs_bus_register(struct kvmfs_bus *b, enum kvmfs_bus_space space,
 bool kvmfs_bus_dispatch(struct kvmfs_bus *b, const struct kvmfs_bus_access *a);
 /* Set the action of [first, last] in SPACE: a range equal to one already
  * there replaces it, any other is added (newest first when they
- * overlap).  -EINVAL for first > last, -ENOSPC when the table is full. */
+ * overlap).  -EINVAL for first > last, -ENOSPC for a new range when the
+ * table is full. */
 int kvmfs_bus_set_policy(struct kvmfs_bus *b, enum kvmfs_bus_space space,
 			 uint64_t first, uint64_t last,
 			 enum kvmfs_bus_action action);
+/* The edit kvmfs_bus_set_policy makes, on a table T of *N policies that
+ * the caller owns: a range equal to one there (same space, first and
+ * last) goes to the end, the newest, with ACTION and no hits; any other
+ * is appended.  -EINVAL for first > last, -ENOSPC for a new range when
+ * *N is KVMFS_BUS_MAX_POLICIES, and T is left as it was.  ctl's plan of
+ * a multi-line write runs it on a copy of the table, so that the plan
+ * refuses exactly the lines set_policy would. */
+int kvmfs_bus_policy_put(struct kvmfs_bus_policy *t, unsigned *n,
+			 enum kvmfs_bus_space space, uint64_t first,
+			 uint64_t last, enum kvmfs_bus_action action);
 /* A copy of the policy table; returns the count (at most max). */
 unsigned kvmfs_bus_policies(struct kvmfs_bus *b, struct kvmfs_bus_policy *out,
 			    unsigned max);

@@ -123,7 +123,10 @@ struct ctl_plan {
 	uint64_t mem_avail;		/* for this VM under max_memory */
 	bool running;
 	bool has_vcpu;			/* irqchip must come before it */
-	unsigned policies;		/* pio and mmio ranges */
+	/* The pio and mmio ranges, edited as kvmfs_bus_set_policy will: a
+	 * line that sets a range again takes no room of its own. */
+	unsigned n_policies;
+	struct kvmfs_bus_policy policies[KVMFS_BUS_MAX_POLICIES];
 };
 
 /* The state ctl prints back, gathered under the VM's locks. */
@@ -218,14 +221,20 @@ static int plan_vcpu(const struct kvmfs_vm *vm, struct ctl_plan *p,
 static int plan_policy(const struct kvmfs_vm *vm, struct ctl_plan *p,
 		       const struct kvmfs_ctl_op *op, char *err, size_t errlen)
 {
+	bool mmio = op->verb == KVMFS_CTL_MMIO;
+	int r = kvmfs_bus_policy_put(p->policies, &p->n_policies,
+				     mmio ? KVMFS_BUS_MMIO : KVMFS_BUS_PIO,
+				     op->first, op->last,
+				     op->ignore ? KVMFS_BUS_IGNORE : KVMFS_BUS_STOP);
+
 	(void)vm;
-	if (++p->policies > KVMFS_BUS_MAX_POLICIES) {
+	if (r == -ENOSPC)
 		snprintf(err, errlen, "%s: more than %u ranges",
-			 op->verb == KVMFS_CTL_MMIO ? "mmio" : "pio",
-			 KVMFS_BUS_MAX_POLICIES);
-		return -ENOSPC;
-	}
-	return 0;
+			 mmio ? "mmio" : "pio", KVMFS_BUS_MAX_POLICIES);
+	else if (r < 0)
+		snprintf(err, errlen, "%s: range must go upwards",
+			 mmio ? "mmio" : "pio");
+	return r;
 }
 
 static int plan_stopped(const struct kvmfs_vm *vm, struct ctl_plan *p,
@@ -352,7 +361,8 @@ static int plan_write(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *ops,
 	p.running = kvmfs_vm_any_running(vm);
 	p.has_vcpu = kvmfs_vm_vcpu_if(vm, 0) != NULL;
 	pthread_mutex_unlock(&vm->lock);
-	p.policies = vm->bus.n_policies;
+	p.n_policies = kvmfs_bus_policies(&vm->bus, p.policies,
+					  KVMFS_BUS_MAX_POLICIES);
 	for (size_t i = 0; i < n && !r; i++) {
 		r = plan_line(vm, &p, &ops[i], why, sizeof(why));
 		if (r < 0)
