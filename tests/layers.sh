@@ -35,25 +35,39 @@ echo "ok: $checked includes follow the layers ${order[*]}"
 # Circles between object files: A uses something of B and B of A.
 if [ -n "$objdir" ]; then
 	mapfile -t objs < <(find "$objdir" -name '*.c.o' | sort)
-	declare -A def=() und=()
-	for o in "${objs[@]}"; do
-		def[$o]=$(nm --defined-only -g "$o" | awk '{ print $3 }' | sort -u)
-		und[$o]=$(nm -u "$o" | awk '{ print $2 }' | sort -u)
-	done
-	pairs=0 circles=0
-	for ((i = 0; i < ${#objs[@]}; i++)); do
-		for ((j = i + 1; j < ${#objs[@]}; j++)); do
-			a=${objs[$i]} b=${objs[$j]}
-			ab=$(comm -12 <(echo "${und[$a]}") <(echo "${def[$b]}") | head -1)
-			ba=$(comm -12 <(echo "${und[$b]}") <(echo "${def[$a]}") | head -1)
-			pairs=$((pairs + 1))
-			if [ -n "$ab" ] && [ -n "$ba" ]; then
-				echo "FAIL: a circle: $(basename "$a") uses $ab of $(basename "$b"), which uses $ba of it"
-				fails=$((fails + 1)) circles=$((circles + 1))
-			fi
-		done
-	done
-	[ "$circles" -gt 0 ] || echo "ok: no circle among ${#objs[@]} object files ($pairs pairs)"
+	# One pass: every object's defined (D) and undefined (U) globals,
+	# then, for each ordered pair, the first symbol one takes from the
+	# other (one awk, not a process per pair: the test stays fast on a
+	# loaded machine).
+	n=${#objs[@]} pairs=$((${#objs[@]} * (${#objs[@]} - 1) / 2))
+	report=$(for o in "${objs[@]}"; do
+		nm --defined-only -g "$o" | awk -v o="$(basename "$o")" 'NF >= 3 { print o, $3, "D" }'
+		nm -u "$o" | awk -v o="$(basename "$o")" 'NF >= 2 { print o, $2, "U" }'
+	done | sort | awk '
+		$3 == "D" { def[$2] = def[$2] " " $1; next }
+		{ use[NR] = $1 " " $2 }
+		END {
+			for (k in use) {
+				split(use[k], p, " ")
+				if (!(p[2] in def)) continue
+				m = split(def[p[2]], ds, " ")
+				for (i = 1; i <= m; i++)
+					if (ds[i] != p[1] && !((p[1] SUBSEP ds[i]) in first))
+						first[p[1] SUBSEP ds[i]] = p[2]
+			}
+			for (pr in first) {
+				split(pr, q, SUBSEP)
+				if (q[1] < q[2] && ((q[2] SUBSEP q[1]) in first))
+					print "FAIL: a circle: " q[1] " uses " first[pr] " of " q[2] ", which uses " first[q[2] SUBSEP q[1]] " of it"
+			}
+		}')
+	circles=0
+	if [ -n "$report" ]; then
+		echo "$report"
+		circles=$(grep -c . <<<"$report")
+		fails=$((fails + circles))
+	fi
+	[ "$circles" -gt 0 ] || echo "ok: no circle among $n object files ($pairs pairs)"
 fi
 # Files of one job: none over about 600 lines.
 while read -r n f; do
