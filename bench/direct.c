@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -269,6 +270,130 @@ static int bench_exits(struct host *h, const char *guests, unsigned long n)
 	return r;
 }
 
+/* One vCPU of the SMP benchmark: its own fd, kvm_run and thread, the
+ * console shared under a lock, as kvmfs's vCPU threads share the VM's. */
+struct smp_cpu {
+	struct vm v;			/* the VM's, with this vCPU's fd and run */
+	struct bench_ring *console;
+	pthread_mutex_t *lock;
+	pthread_barrier_t *go;
+	pthread_t thread;
+	int r;
+};
+
+static void *smp_thread(void *arg)
+{
+	struct smp_cpu *c = arg;
+
+	pthread_barrier_wait(c->go);
+	for (;;) {
+		struct kvm_run *run = c->v.run;
+
+		if (ioctl(c->v.vcpu, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			c->r = -errno;
+			break;
+		}
+		if (run->exit_reason == KVM_EXIT_HLT)
+			break;
+		if (run->exit_reason == KVM_EXIT_IO &&
+		    run->io.direction == KVM_EXIT_IO_OUT &&
+		    run->io.port == CONSOLE_PORT) {
+			pthread_mutex_lock(c->lock);
+			bench_ring_append(c->console,
+					  (uint8_t *)run + run->io.data_offset,
+					  (size_t)run->io.size * run->io.count);
+			pthread_mutex_unlock(c->lock);
+			continue;
+		}
+		c->r = -EIO;
+		break;
+	}
+	return NULL;
+}
+
+/* K vCPUs of one VM, each on its own thread running the count guest's n
+ * outs to 0xE9: exits/s of all of them together. */
+static int bench_smp(struct host *h, const char *guests, unsigned k,
+		     unsigned long n)
+{
+	struct smp_cpu cpus[8];
+	struct bench_image img;
+	struct bench_ring console;
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_barrier_t go;
+	struct vm vm;
+	unsigned made = 0;
+	double t0, t1;
+	int r;
+
+	r = bench_load_image(guests, "count", 0, &img);
+	if (r < 0)
+		return r;
+	r = bench_ring_init(&console, BENCH_CONSOLE_SIZE);
+	if (r < 0)
+		return r;
+	r = vm_create(h, &vm);
+	if (!r)
+		r = vm_set_mem(&vm, MEM_SIZE);
+	if (!r)
+		memcpy(vm.mem, img.data, img.len);
+	pthread_barrier_init(&go, NULL, k + 1);
+	for (unsigned i = 0; i < k && !r; i++, made++) {
+		struct smp_cpu *c = &cpus[i];
+
+		memset(c, 0, sizeof(*c));
+		c->v = vm;
+		c->v.vcpu = ioctl(vm.fd, KVM_CREATE_VCPU, (unsigned long)i);
+		if (c->v.vcpu < 0) {
+			r = -errno;
+			break;
+		}
+		c->v.run = mmap(NULL, h->run_size, PROT_READ | PROT_WRITE,
+				MAP_SHARED, c->v.vcpu, 0);
+		if (c->v.run == MAP_FAILED) {
+			r = -errno;
+			close(c->v.vcpu);
+			break;
+		}
+		if (h->cpuid && ioctl(c->v.vcpu, KVM_SET_CPUID2, h->cpuid) < 0)
+			r = -errno;
+		c->v.run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+		if (!r)
+			r = vcpu_real_mode(&c->v);
+		if (!r)
+			r = set_count(&c->v, n);
+		c->console = &console;
+		c->lock = &lock;
+		c->go = &go;
+	}
+	if (!r) {
+		for (unsigned i = 0; i < k; i++)
+			pthread_create(&cpus[i].thread, NULL, smp_thread, &cpus[i]);
+		pthread_barrier_wait(&go);
+		t0 = bench_now();
+		for (unsigned i = 0; i < k; i++) {
+			pthread_join(cpus[i].thread, NULL);
+			if (cpus[i].r < 0)
+				r = cpus[i].r;
+		}
+		t1 = bench_now();
+		if (!r && console.total != (uint64_t)n * k)
+			r = -EIO;
+		if (!r)
+			bench_result((double)n * k / (t1 - t0));
+	}
+	for (unsigned i = 0; i < made; i++) {
+		munmap(cpus[i].v.run, h->run_size);
+		close(cpus[i].v.vcpu);
+	}
+	pthread_barrier_destroy(&go);
+	vm_destroy(h, &vm);
+	bench_ring_free(&console);
+	return r;
+}
+
 /* n whole lifecycles of a 4 KiB guest (hello16 padded): µs each. */
 static int bench_lifecycle(struct host *h, const char *guests, unsigned long n)
 {
@@ -432,7 +557,9 @@ static void usage(void)
 		"               destroy): us each\n"
 		"  regs N       N x KVM_GET_REGS: us each\n"
 		"  vms N        create N VMs, then destroy them: ms in total\n"
-		"  step N       N single steps of the spin guest: steps/s\n");
+		"  step N       N single steps of the spin guest: steps/s\n"
+		"  smp2 N, smp4 N  2 or 4 vCPUs of one VM, a thread each, each\n"
+		"               doing N outs to 0xE9: exits/s of all\n");
 }
 
 int main(int argc, char **argv)
@@ -461,6 +588,8 @@ int main(int argc, char **argv)
 		r = bench_vms(&h, n);
 	else if (!strcmp(cmd, "step"))
 		r = bench_step(&h, guests, n);
+	else if (!strcmp(cmd, "smp2") || !strcmp(cmd, "smp4"))
+		r = bench_smp(&h, guests, (unsigned)(cmd[3] - '0'), n);
 	else {
 		usage();
 		return 2;

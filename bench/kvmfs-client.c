@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +169,91 @@ static int bench_exits(const char *guests, unsigned long n)
 	}
 	if (!r)
 		bench_result((double)n / (t1 - t0));
+	remove_vm(vm_name);
+	return r;
+}
+
+/* One vCPU's run read in the SMP benchmark, on its own thread. */
+struct smp_reader {
+	char file[32];
+	pthread_barrier_t *go;
+	pthread_t thread;
+	char answer[256];
+	int r;
+};
+
+static void *smp_read(void *arg)
+{
+	struct smp_reader *s = arg;
+
+	pthread_barrier_wait(s->go);
+	s->r = get(vm_name, s->file, s->answer, sizeof(s->answer));
+	return NULL;
+}
+
+/* K vCPUs (ctl cpus K) each running the count guest's n outs to 0xE9,
+ * each started and waited for by reading its cpus/N/run on its own
+ * thread: exits/s of all of them together. */
+static int bench_smp(const char *guests, unsigned k, unsigned long n)
+{
+	struct smp_reader rd[8];
+	struct bench_image img;
+	unsigned long long bytes = 0;
+	pthread_barrier_t go;
+	char ctl[32], regs[128], file[32];
+	double t0 = 0, t1 = 0;
+	int r;
+
+	r = bench_load_image(guests, "count", 0, &img);
+	if (r < 0)
+		return r;
+	r = setup_vm(vm_name, &img);
+	snprintf(ctl, sizeof(ctl), "cpus %u\n", k);
+	if (!r)
+		r = put_text(vm_name, "ctl", ctl);
+	/* vCPU 0 is in `mode real`; the others start at their reset state,
+	 * real mode too, moved to the guest at 0. */
+	for (unsigned i = 0; i < k && !r; i++) {
+		snprintf(regs, sizeof(regs), "rcx %lu\nrax 0x2e\n%s", n,
+			 i ? "rip 0\n" : "");
+		if (i) {
+			snprintf(file, sizeof(file), "cpus/%u/sregs", i);
+			r = put_text(vm_name, file, "cs.base 0\ncs.selector 0\n");
+		}
+		snprintf(file, sizeof(file), "cpus/%u/regs", i);
+		if (!r)
+			r = put_text(vm_name, file, regs);
+	}
+	if (r) {
+		remove_vm(vm_name);
+		return r;
+	}
+	pthread_barrier_init(&go, NULL, k + 1);
+	for (unsigned i = 0; i < k; i++) {
+		snprintf(rd[i].file, sizeof(rd[i].file), "cpus/%u/run", i);
+		rd[i].go = &go;
+		pthread_create(&rd[i].thread, NULL, smp_read, &rd[i]);
+	}
+	pthread_barrier_wait(&go);
+	t0 = bench_now();
+	for (unsigned i = 0; i < k; i++) {
+		pthread_join(rd[i].thread, NULL);
+		if (!r)
+			r = rd[i].r;
+		if (!r)
+			r = expect_answer(rd[i].answer, "hlt");
+	}
+	t1 = bench_now();
+	pthread_barrier_destroy(&go);
+	if (!r)
+		r = status_field(vm_name, "console_bytes", &bytes);
+	if (!r && bytes != (unsigned long long)n * k) {
+		fprintf(stderr, PROG ": console has %llu bytes, expected %lu\n",
+			bytes, n * k);
+		r = -EIO;
+	}
+	if (!r)
+		bench_result((double)n * k / (t1 - t0));
 	remove_vm(vm_name);
 	return r;
 }
@@ -438,7 +524,9 @@ static int server_rss(long pid, long *total, long *own)
 
 /* n idle VMs of 2 MiB (untouched): KiB of the server's own RSS each.
  * With vcpu, vCPU 0 exists too (its thread waits, nothing ran). */
-static int bench_rss(unsigned long n, long pid, bool vcpu)
+/* CPUS: how many vCPUs each idle VM gets (ctl cpus, all made at once);
+ * the result is per vCPU then. */
+static int bench_rss(unsigned long n, long pid, bool vcpu, unsigned cpus)
 {
 	long total0, own0, total1, own1;
 	unsigned long made = 0;
@@ -451,7 +539,7 @@ static int bench_rss(unsigned long n, long pid, bool vcpu)
 		snprintf(name, sizeof(name), "%s-warm%d", vm_name, i);
 		r = make_vm(name);
 		if (!r)
-			r = put_text(name, "ctl", "mem 2M\n");
+			r = put_text(name, "ctl", cpus > 1 ? "mem 2M\ncpus 4\n" : "mem 2M\n");
 		if (!r && vcpu)
 			r = get(name, "regs", text, sizeof(text));
 		remove_vm(name);
@@ -462,7 +550,7 @@ static int bench_rss(unsigned long n, long pid, bool vcpu)
 		snprintf(name, sizeof(name), "%s-%lu", vm_name, made);
 		r = make_vm(name);
 		if (!r)
-			r = put_text(name, "ctl", "mem 2M\n");
+			r = put_text(name, "ctl", cpus > 1 ? "mem 2M\ncpus 4\n" : "mem 2M\n");
 		if (!r && vcpu)
 			r = get(name, "regs", text, sizeof(text));
 	}
@@ -473,7 +561,7 @@ static int bench_rss(unsigned long n, long pid, bool vcpu)
 			PROG ": %lu VMs: server RSS %+ld KiB, of it "
 			     "KVM's kvm_run and guest memory %+ld KiB\n",
 			n, total1 - total0, (total1 - total0) - (own1 - own0));
-		bench_result((double)(own1 - own0) / (double)n);
+		bench_result((double)(own1 - own0) / (double)(n * cpus));
 	}
 	for (unsigned long i = 0; i < made; i++) {
 		snprintf(name, sizeof(name), "%s-%lu", vm_name, i);
@@ -497,6 +585,9 @@ static void usage(void)
 	    "               read run, B lines checked): steps/s\n"
 	    "  rss N PID    N idle VMs of 2 MiB: KiB of server RSS each\n"
 	    "  rss-vcpu N PID  the same with vCPU 0 created\n"
+	    "  rss-cpus N PID  N idle VMs of 2 MiB with cpus 4: KiB each vCPU\n"
+	    "  smp2 N, smp4 N  2 or 4 vCPUs (cpus K), each doing N outs to\n"
+	    "               0xE9, each run read on its own thread: exits/s\n"
 	    "  null-stat N  (MOUNT is bench/nullfs) N x stat of f: us each\n"
 	    "  null-read N  (MOUNT is bench/nullfs) N x open+read+close of "
 	    "f\n");
@@ -534,9 +625,13 @@ int main(int argc, char **argv)
 	else if (!strcmp(cmd, "null-read"))
 		r = bench_null(n, true);
 	else if (!strcmp(cmd, "rss") && pid)
-		r = bench_rss(n, (long)pid, false);
+		r = bench_rss(n, (long)pid, false, 1);
 	else if (!strcmp(cmd, "rss-vcpu") && pid)
-		r = bench_rss(n, (long)pid, true);
+		r = bench_rss(n, (long)pid, true, 1);
+	else if (!strcmp(cmd, "rss-cpus") && pid)
+		r = bench_rss(n, (long)pid, true, 4);
+	else if (!strcmp(cmd, "smp2") || !strcmp(cmd, "smp4"))
+		r = bench_smp(guests, (unsigned)(cmd[3] - '0'), n);
 	else {
 		usage();
 		return 2;

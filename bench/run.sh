@@ -51,7 +51,7 @@ usage: bench/run.sh [options]
   --exits N      outs to 0xE9 for the exit benchmark (default: $exits)
   --step-batch N instructions per run read in the batched single-step
                  benchmark (step N; 1 to 4096, default: $step_batch)
-  --only LIST    comma-separated subset of: exits,lifecycle,regs,mem,vms,rss,step
+  --only LIST    comma-separated subset of: exits,lifecycle,regs,mem,vms,rss,step,smp
   --no-build     do not run meson
   --no-strace    skip the check that regs reads issue no vCPU ioctl
   -o OPTS        mount options for kvmfs, e.g. -o seccomp (repeatable)
@@ -312,6 +312,13 @@ want mem && mem_setup
 for rep in $(seq "$reps"); do
 	echo "round $rep/$reps ..." >&2
 	want exits && pair exits exits "$exits"
+	# Several vCPUs exiting at once (cpus K, a run read per vCPU on its
+	# own thread) against K threads of KVM_RUN in one process; each
+	# vCPU does a quarter of the exit benchmark's outs.
+	if want smp; then
+		pair smp2 smp2 $((exits / 4))
+		pair smp4 smp4 $((exits / 4))
+	fi
 	want lifecycle && pair lifecycle lifecycle "$lifecycles"
 	if want regs; then
 		pair regs regs "$regs_reads"
@@ -329,7 +336,7 @@ for rep in $(seq "$reps"); do
 	if want rss; then
 		# A fresh server for each: memory freed by earlier work would
 		# otherwise be reused and hide the cost.
-		for variant in rss rss-vcpu; do
+		for variant in rss rss-vcpu rss-cpus; do
 			mount_kvmfs "$tmp/mnt-rss"
 			record "$variant" kvmfs "$("${pinned[@]}" "$client" "$tmp/mnt-rss" \
 				"$guests" "$variant" "$idle_vms" "$server" 2>>"$tmp/rss.log")"
@@ -410,6 +417,8 @@ echo
 echo "| metric | baseline | kvmfs | ratio | target | met |"
 echo "|---|---|---|---|---|---|"
 row exits "guest exits/s inside the server (count guest, $exits outs to 0xE9, console on)" "exits/s" ">=" 0.95
+row smp2 "guest exits/s, 2 vCPUs at once (cpus 2, $((exits / 4)) outs each; baseline: 2 threads)" "exits/s" ">=" 0.95
+row smp4 "guest exits/s, 4 vCPUs at once (cpus 4, $((exits / 4)) outs each; baseline: 4 threads)" "exits/s" ">=" 0.95
 row lifecycle "VM lifecycle: mkdir, mem 2M, load 4 KiB, mode real, run to hlt, rmdir" "us" "<=" 1.3
 row regs "regs read: open+read+close vs KVM_GET_REGS" "us" "<=" 3
 row mem-read-1M "memory read, dd bs=1M, $mem_mib MiB (baseline: tmpfs file)" "MiB/s" ">=" 0.6
@@ -419,6 +428,7 @@ row mem-write-128k "memory write, dd bs=128k, $mem_mib MiB" "MiB/s" ">=" 0.45
 row vms "$nvms VMs: mkdir each, then rmdir each" "ms" "<=" 1.5
 row rss "server RSS per idle VM, 2 MiB untouched, no vCPU ($idle_vms VMs)" "KiB" "<=" 64
 row rss-vcpu "server RSS per idle VM, 2 MiB untouched, vCPU 0 created ($idle_vms VMs)" "KiB" "<=" 64
+row rss-cpus "server RSS per idle vCPU ($idle_vms VMs of cpus 4, the VM's share included)" "KiB" "<=" 64
 row step "single-step: steps/s (step > ctl, read run) vs KVM_RUN" "steps/s" ">=" 0.3
 row stepb "single-step, batched (step $step_batch > ctl, read run: $step_batch lines) vs KVM_RUN" "steps/s" ">=" 0.3
 echo
@@ -431,7 +441,7 @@ if [ -n "$ioctls_per_read" ]; then
 	echo "regs reads of a stopped vCPU: $ioctls_per_read"
 fi
 if [ -s "$tmp/rss.log" ]; then
-	sed 's/^kvmfs-client: /rss, last round: /' "$tmp/rss.log" | tail -n 2
+	sed "s/^kvmfs-client: /rss, last round: /" "$tmp/rss.log" | tail -n 3
 fi
 if [ -s "$tmp/breakdown.log" ]; then
 	echo "time breakdown, last round:"

@@ -20,6 +20,8 @@ Usage:
   --replace      remove an existing vms/NAME first (rmdir stops it)
   --mem SIZE     guest memory, K/M/G suffixes (default 256M); above 3G,
                  3G at 0 (ctl mem) and the rest at 4 GiB (ctl highmem)
+  --cpus N       vCPUs, 1-64 (default 1): ctl cpus N, and N processors
+                 in the MP table; the APs wait for Linux's INIT-SIPI-SIPI
   --timeout MS   the run stops after MS milliseconds (ctl timeout)
   --background   start the run with 'run' in ctl and return (the default)
   --wait         run in the foreground: cat run, print its answer
@@ -242,19 +244,20 @@ def mp_sum(b):
     return (256 - sum(b) % 256) % 256
 
 
-def mp_table():
-    """Intel's MP table, as boot-linux.sh's make_mptable: one CPU, an ISA
-    bus, KVM's IOAPIC with ISA IRQ n on pin n, ExtINT on LINT0, NMI on
-    LINT1."""
-    e = struct.pack("<BBBBII8x", 0, 0, 0x14, 3, 0x600, 0x201)
+def mp_table(cpus):
+    """Intel's MP table, as boot-linux.sh's make_mptable: CPUS processors
+    (local APIC IDs 0..CPUS-1, 0 the BSP), an ISA bus, KVM's IOAPIC (ID
+    CPUS) with ISA IRQ n on pin n, ExtINT on LINT0, NMI on LINT1."""
+    e = b"".join(struct.pack("<BBBBII8x", 0, cpu, 0x14, 3 if cpu == 0 else 1,
+                             0x600, 0x201) for cpu in range(cpus))
     e += struct.pack("<BB6s", 1, 0, b"ISA   ")
-    e += struct.pack("<BBBBI", 2, 1, 0x11, 1, 0xFEC00000)
+    e += struct.pack("<BBBBI", 2, cpus, 0x11, 1, 0xFEC00000)
     for irq in range(16):
-        e += struct.pack("<BBHBBBB", 3, 0, 0, 0, irq, 1, irq)
+        e += struct.pack("<BBHBBBB", 3, 0, 0, 0, irq, cpus, irq)
     e += struct.pack("<BBHBBBB", 4, 3, 0, 0, 0, 0xFF, 0)
     e += struct.pack("<BBHBBBB", 4, 1, 0, 0, 0, 0xFF, 1)
     hdr = struct.pack("<4sHBB8s12sIHHIHBB", b"PCMP", 44 + len(e), 4, 0,
-                      b"KVMFS   ", b"boot-linux  ", 0, 0, 21, 0xFEE00000,
+                      b"KVMFS   ", b"boot-linux  ", 0, 0, 20 + cpus, 0xFEE00000,
                       0, 0, 0)
     t = bytearray(hdr + e)
     t[7] = mp_sum(t)
@@ -329,11 +332,14 @@ class VM:
             os.close(fd)
 
 
-def ctl_setup_text(lay, timeout):
+def ctl_setup_text(lay, timeout, cpus):
     lines = [f"mem {lay.low:#x}"]
     if lay.high:
         lines.append(f"highmem {lay.high:#x}")
-    lines += ["irqchip",
+    lines.append("irqchip")
+    if cpus > 1:
+        lines.append(f"cpus {cpus}")
+    lines += [
               "pio 0x0-0xe8 ignore", "pio 0xea-0x3f7 ignore", "pio 0x400-0xffff ignore",
               f"mmio {lay.low:#x}-0xffffffff ignore"]
     if timeout is not None:
@@ -398,9 +404,10 @@ def start(vm, run):
 
 def parse_args(argv):
     opts = {"name": "linux", "mem": "256M", "timeout": None, "replace": False,
-            "run": "background", "dry": None}
+            "run": "background", "dry": None, "cpus": "1"}
     args = []
-    valued = {"--name": "name", "--mem": "mem", "--timeout": "timeout", "--dry-run": "dry"}
+    valued = {"--name": "name", "--mem": "mem", "--timeout": "timeout", "--dry-run": "dry",
+              "--cpus": "cpus"}
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -448,6 +455,9 @@ def main(argv):
     timeout = opts["timeout"]
     if timeout is not None and not re.fullmatch(r"[0-9]{1,8}", timeout):
         die(f"bad --timeout '{timeout}' (milliseconds)")
+    if not re.fullmatch(r"[1-9][0-9]?", opts["cpus"]) or int(opts["cpus"]) > 64:
+        die(f"bad --cpus '{opts['cpus']}' (1 to 64)")
+    cpus = int(opts["cpus"])
     if not os.path.isfile(kernel) or not os.access(kernel, os.R_OK):
         die(f"cannot read the kernel image '{kernel}'")
     initrd = None
@@ -472,7 +482,7 @@ def main(argv):
     finished = False
     try:
         # irqchip before anything makes the vCPU (mode, regs, sregs, run).
-        vm.put("ctl", ctl_setup_text(lay, timeout))
+        vm.put("ctl", ctl_setup_text(lay, timeout, cpus))
         vm.to_memory("kernel", LOAD_ADDR, img.data[img.setup_bytes:])
         if initrd is not None:
             vm.to_memory("initrd", lay.initrd_addr, initrd)
@@ -480,7 +490,7 @@ def main(argv):
         vm.to_memory("GDT", GDT_ADDR, GDT)
         vm.to_memory("command line", CMDLINE_ADDR, cmdline + b"\0")
         vm.to_memory("reset vector", RESET_VECTOR, RESET_STUB)
-        vm.to_memory("MP table", MP_ADDR, mp_table())
+        vm.to_memory("MP table", MP_ADDR, mp_table(cpus))
         vm.put("ctl", f"mode long pt={lay.pt:#x}")
         vm.put("sregs", sregs_text())
         vm.put("regs", regs_text(lay))

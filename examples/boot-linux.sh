@@ -17,6 +17,8 @@
 #   --replace      remove an existing vms/NAME first (rmdir stops it)
 #   --mem SIZE     guest memory, K/M/G suffixes (default 256M); above 3G,
 #                  3G at 0 (ctl mem) and the rest at 4 GiB (ctl highmem)
+#   --cpus N       vCPUs, 1-64 (default 1): ctl cpus N, and N processors
+#                  in the MP table; the APs wait for Linux's INIT-SIPI-SIPI
 #   --timeout MS   the run stops after MS milliseconds (ctl timeout)
 #   --background   start the run with 'run' in ctl and return (the default):
 #                  the guest runs in the server, no process of ours waits
@@ -334,8 +336,9 @@ make_gdt() {
 }
 
 # An MP table (Intel's MultiProcessor Specification 1.4) at MP_ADDR, in
-# the BIOS area Linux scans: one CPU, an ISA bus, KVM's IOAPIC at
-# 0xfec00000 with ISA IRQ N on its pin N (KVM's own routing), and the
+# the BIOS area Linux scans: --cpus processors (local APIC IDs 0..N-1,
+# the vCPU IDs KVM gives them; 0 the BSP), an ISA bus, KVM's IOAPIC at
+# 0xfec00000, ID N (after the CPUs'), with ISA IRQ N on its pin N (KVM's own routing), and the
 # PIC's ExtINT on LINT0, NMI on LINT1.  With it Linux routes interrupts
 # (the serial port's IRQ 4) through the IOAPIC, as on any PC since the
 # 1990s, rather than through the PIC in virtual wire mode.
@@ -343,18 +346,20 @@ mp_sum() { # mp_sum FILE: the byte that makes FILE's bytes sum to 0
 	od -An -tu1 -v "$1" | awk '{ for (i = 1; i <= NF; i++) s += $i } END { print (256 - s % 256) % 256 }'
 }
 make_mptable() {
-	local f=$1 t=$tmp/mpc irq
+	local f=$1 t=$tmp/mpc irq cpu ioapic=$cpus
 	{
-		printf 'PCMP'; le 2 224; le 1 4; le 1 0       # length, spec 1.4, checksum
+		printf 'PCMP'; le 2 $((204 + 20 * cpus)); le 1 4; le 1 0 # length, spec 1.4, checksum
 		printf 'KVMFS   '; printf 'boot-linux  '     # OEM and product IDs
-		le 4 0; le 2 0; le 2 21; le 4 0xfee00000      # no OEM table, 21 entries, LAPIC
+		le 4 0; le 2 0; le 2 $((20 + cpus)); le 4 0xfee00000 # no OEM table, entries, LAPIC
 		le 2 0; le 1 0; le 1 0                        # no extended table
-		le 1 0; le 1 0; le 1 0x14; le 1 3             # CPU: LAPIC 0, version, enabled + BSP
-		le 4 0x600; le 4 0x201; le 8 0                # signature, features (FPU, APIC)
+		for ((cpu = 0; cpu < cpus; cpu++)); do        # CPU: LAPIC ID, version, enabled (+ BSP)
+			le 1 0; le 1 "$cpu"; le 1 0x14; le 1 $((cpu ? 1 : 3))
+			le 4 0x600; le 4 0x201; le 8 0        # signature, features (FPU, APIC)
+		done
 		le 1 1; le 1 0; printf 'ISA   '                # bus 0: ISA
-		le 1 2; le 1 1; le 1 0x11; le 1 1; le 4 0xfec00000 # IOAPIC 1, enabled
-		for ((irq = 0; irq < 16; irq++)); do          # ISA IRQ n -> IOAPIC 1 pin n
-			le 1 3; le 1 0; le 2 0; le 1 0; le 1 "$irq"; le 1 1; le 1 "$irq"
+		le 1 2; le 1 "$ioapic"; le 1 0x11; le 1 1; le 4 0xfec00000 # the IOAPIC, enabled
+		for ((irq = 0; irq < 16; irq++)); do          # ISA IRQ n -> IOAPIC pin n
+			le 1 3; le 1 0; le 2 0; le 1 0; le 1 "$irq"; le 1 "$ioapic"; le 1 "$irq"
 		done
 		le 1 4; le 1 3; le 2 0; le 1 0; le 1 0; le 1 0xff; le 1 0 # ExtINT -> LINT0
 		le 1 4; le 1 1; le 2 0; le 1 0; le 1 0; le 1 0xff; le 1 1 # NMI -> LINT1
@@ -412,6 +417,7 @@ ctl_setup_text() {
 	printf 'mem 0x%x\n' "$low"
 	[ "$high" = 0 ] || printf 'highmem 0x%x\n' "$high"
 	echo irqchip
+	[ "$cpus" = 1 ] || echo "cpus $cpus"
 	echo 'pio 0x0-0xe8 ignore'
 	echo 'pio 0xea-0x3f7 ignore'
 	echo 'pio 0x400-0xffff ignore'
@@ -478,12 +484,13 @@ cleanup() {
 
 main() {
 	local args=()
-	name=linux mem_text=256M timeout='' replace='' run=background dry=''
+	name=linux mem_text=256M timeout='' replace='' run=background dry='' cpus=1
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--name) name=${2:?--name needs a value}; shift ;;
 		--mem) mem_text=${2:?--mem needs a size}; shift ;;
 		--timeout) timeout=${2:?--timeout needs milliseconds}; shift ;;
+		--cpus) cpus=${2:?--cpus needs a count}; shift ;;
 		--replace) replace=1 ;;
 		--background) run=background ;;
 		--wait) run='wait' ;;
@@ -505,6 +512,7 @@ main() {
 		{ [[ $name =~ ^[A-Za-z0-9._-]{1,64}$ ]] && [ "$name" != new ]; } || die "bad VM name '$name' (1-64 of A-Z a-z 0-9 . _ -, not 'new')"
 	fi
 	[[ -z $timeout || $timeout =~ ^[0-9]{1,8}$ ]] || die "bad --timeout '$timeout' (milliseconds)"
+	{ [[ $cpus =~ ^[1-9][0-9]?$ ]] && [ "$cpus" -le 64 ]; } || die "bad --cpus '$cpus' (1 to 64)"
 	{ [ -f "$kernel" ] && [ -r "$kernel" ]; } || die "cannot read the kernel image '$kernel'"
 	[ "$initrd" = - ] || { [ -f "$initrd" ] && [ -r "$initrd" ]; } || die "cannot read the initrd '$initrd' (- for none)"
 	mem=$(parse_size "$mem_text")

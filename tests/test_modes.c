@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "x86/cpuid.h"
 #include "x86/modes.h"
 #include "x86/pagewalk.h"
 
@@ -576,6 +577,36 @@ static void test_format_parse(void **state)
 	assert_string_equal(kvmfs_mode_name((enum kvmfs_mode)7), "?");
 }
 
+/* Each vCPU's CPUID names it: the initial APIC ID in leaf 1, the
+ * x2APIC ID in every subleaf of 0xB and 0x1F, AMD's in 0x8000001E; the
+ * other fields and leaves stay as KVM gave them. */
+static void test_cpuid_apic_id(void **state)
+{
+	struct {
+		struct kvm_cpuid2 c;
+		struct kvm_cpuid_entry2 e[6];
+	} t = { .c.nent = 6 };
+
+	(void)state;
+	t.e[0] = (struct kvm_cpuid_entry2){ .function = 1, .ebx = 0xaa080800, .ecx = 0x80000000 };
+	t.e[1] = (struct kvm_cpuid_entry2){ .function = 0xb, .index = 0, .edx = 0 };
+	t.e[2] = (struct kvm_cpuid_entry2){ .function = 0xb, .index = 1, .edx = 0 };
+	t.e[3] = (struct kvm_cpuid_entry2){ .function = 0x1f, .edx = 0 };
+	t.e[4] = (struct kvm_cpuid_entry2){ .function = 0x8000001e, .eax = 0, .ebx = 7 };
+	t.e[5] = (struct kvm_cpuid_entry2){ .function = 0x40000001, .eax = 0x1234 };
+	kvmfs_cpuid_set_apic_id(&t.c, 3);
+	assert_int_equal(t.e[0].ebx, 0x03080800);
+	assert_int_equal(t.e[0].ecx, 0x80000000);
+	assert_int_equal(t.e[1].edx, 3);
+	assert_int_equal(t.e[2].edx, 3);
+	assert_int_equal(t.e[3].edx, 3);
+	assert_int_equal(t.e[4].eax, 3);
+	assert_int_equal(t.e[4].ebx, 7);
+	assert_int_equal(t.e[5].eax, 0x1234);
+	kvmfs_cpuid_set_apic_id(&t.c, 0);
+	assert_int_equal(t.e[0].ebx, 0x00080800);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -590,6 +621,7 @@ int main(void)
 		cmocka_unit_test(test_long_limit),
 		cmocka_unit_test(test_pt_bytes),
 		cmocka_unit_test(test_format_parse),
+		cmocka_unit_test(test_cpuid_apic_id),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

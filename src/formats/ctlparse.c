@@ -66,6 +66,23 @@ static int parse_highmem(const struct kvmfs_word *w, int n,
 	return r;
 }
 
+/* cpus N: 1 to KVMFS_CTL_CPUS_MAX (KVM's own limit is checked when applied). */
+static int parse_cpus(const struct kvmfs_word *w, int n, struct kvmfs_ctl_op *op,
+		      char *err, size_t errlen)
+{
+	char q[KVMFS_QUOTE_BUF];
+
+	(void)n;
+	if (kvmfs_parse_u64(w->s, w->len, &op->num) < 0 || op->num < 1 ||
+	    op->num > KVMFS_CTL_CPUS_MAX) {
+		kvmfs_quote(w->s, w->len, q);
+		snprintf(err, errlen, "cpus '%s': a count of vCPUs, 1 to %u", q,
+			 KVMFS_CTL_CPUS_MAX);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_console(const struct kvmfs_word *w, int n,
 			 struct kvmfs_ctl_op *op, char *err, size_t errlen)
 {
@@ -180,6 +197,7 @@ static const struct ctl_verb verbs[] = {
 	{ "pio", KVMFS_CTL_PIO, 2, "pio FIRST-LAST ignore|stop", parse_pio },
 	{ "mmio", KVMFS_CTL_MMIO, 2, "mmio FIRST-LAST ignore|stop", parse_mmio },
 	{ "highmem", KVMFS_CTL_HIGHMEM, 1, "highmem SIZE", parse_highmem },
+	{ "cpus", KVMFS_CTL_CPUS, 1, "cpus N", parse_cpus },
 };
 
 /* Returns 1 for a command, 0 for a blank line, or -EINVAL. */
@@ -207,7 +225,7 @@ static int parse_line(const char *line, size_t len, struct kvmfs_ctl_op *op,
 	if (!v) {
 		kvmfs_quote(w[0].s, w[0].len, q);
 		snprintf(err, errlen,
-			 "unknown command '%s' (mem, highmem, console, timeout, mode, reset, stop, step, run, irqchip, pio, mmio)",
+			 "unknown command '%s' (mem, highmem, console, timeout, mode, reset, stop, step, run, irqchip, cpus, pio, mmio)",
 			 q);
 		return -EINVAL;
 	}

@@ -23,12 +23,13 @@ enum kvmfs_ctl_verb {
 	KVMFS_CTL_PIO,
 	KVMFS_CTL_MMIO,
 	KVMFS_CTL_HIGHMEM,
+	KVMFS_CTL_CPUS,
 };
 
 struct kvmfs_ctl_op {
 	enum kvmfs_ctl_verb verb;
 	uint64_t num;			/* mem, highmem, console: bytes; timeout: ms;
-					   step: instructions */
+					   step: instructions; cpus: vCPUs */
 	struct kvmfs_mode_args mode;
 	uint64_t first, last;		/* pio, mmio: the range, inclusive */
 	bool ignore;			/* pio, mmio: ignore (else stop) */
@@ -36,6 +37,7 @@ struct kvmfs_ctl_op {
 };
 
 #define KVMFS_CTL_MAX_OPS 256
+#define KVMFS_CTL_CPUS_MAX 64
 #define KVMFS_CONSOLE_MIN 16
 #define KVMFS_CONSOLE_MAX (64u << 20)
 #define KVMFS_TIMEOUT_MAX 86400000u

@@ -223,6 +223,114 @@ static void read_console(fuse_req_t req, struct open_file *fh, size_t size,
 	g_free(buf);
 }
 
+/* An exits read waiting at the end of the stream.  Exactly one of the
+ * wake-up (from a vCPU thread, or the VM going) and the interrupt answers
+ * it: the one that takes it off the VM's list of waiters; as for run, the
+ * wake-up first clears the interrupt callback (which waits for a running
+ * one), and the lock orders both against read_exits. */
+struct exits_req {
+	fuse_req_t req;
+	struct open_file *fh;
+	struct kvmfs_vm *vm;		/* a reference */
+	size_t size;
+	off_t off;
+	pthread_mutex_t lock;
+	bool registered, interrupted;
+};
+
+static void exits_req_free(struct exits_req *er)
+{
+	kvmfs_vm_unref(er->vm);
+	pthread_mutex_destroy(&er->lock);
+	g_free(er);
+}
+
+/* Reply with what is there at OFF. */
+static void reply_exits(fuse_req_t req, struct open_file *fh, size_t size,
+			off_t off)
+{
+	char *buf = g_malloc(size ? size : 1);
+	uint64_t pos, want;
+	size_t got;
+
+	pthread_mutex_lock(&fh->lock);
+	pos = want = (uint64_t)off + (uint64_t)fh->console_delta;
+	got = kvmfs_vm_exits_read(fh->ctx.vm, &pos, buf, size);
+	fh->console_delta += (int64_t)(pos - want);
+	pthread_mutex_unlock(&fh->lock);
+	fuse_reply_buf(req, buf, got);
+	g_free(buf);
+}
+
+static void exits_woken(void *cookie)
+{
+	struct exits_req *er = cookie;
+
+	fuse_req_interrupt_func(er->req, NULL, NULL);
+	/* read_exits may still hold the lock if the wake-up came at once. */
+	pthread_mutex_lock(&er->lock);
+	pthread_mutex_unlock(&er->lock);
+	if (!kvmfs_vm_alive(er->vm))
+		fuse_reply_err(er->req, ENOENT);
+	else
+		reply_exits(er->req, er->fh, er->size, er->off);
+	exits_req_free(er);
+}
+
+static void exits_interrupted(fuse_req_t req, void *data)
+{
+	struct exits_req *er = data;
+	bool mine;
+
+	(void)req;
+	pthread_mutex_lock(&er->lock);
+	er->interrupted = true;
+	mine = er->registered && kvmfs_vm_exits_cancel(er->vm, er);
+	pthread_mutex_unlock(&er->lock);
+	if (mine) {
+		fuse_reply_err(er->req, EINTR);
+		exits_req_free(er);
+	}
+}
+
+static void read_exits(fuse_req_t req, struct open_file *fh, size_t size,
+		       off_t off)
+{
+	struct exits_req *er;
+	uint64_t pos;
+	int r;
+
+	if (!kvmfs_vm_alive(fh->ctx.vm)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (size > MAX_IO)
+		size = MAX_IO;
+	pthread_mutex_lock(&fh->lock);
+	pos = (uint64_t)off + (uint64_t)fh->console_delta;
+	pthread_mutex_unlock(&fh->lock);
+	er = g_new0(struct exits_req, 1);
+	er->req = req;
+	er->fh = fh;	/* the file stays open while its read is in flight */
+	er->vm = kvmfs_vm_ref(fh->ctx.vm);
+	er->size = size;
+	er->off = off;
+	pthread_mutex_init(&er->lock, NULL);
+	fuse_req_interrupt_func(req, exits_interrupted, er);
+	pthread_mutex_lock(&er->lock);
+	r = er->interrupted ? -EINTR : kvmfs_vm_exits_wait(er->vm, pos, exits_woken, er);
+	er->registered = r == 0;
+	pthread_mutex_unlock(&er->lock);
+	if (r == 0)
+		return;	/* exits_woken or exits_interrupted answers */
+	fuse_req_interrupt_func(req, NULL, NULL);
+	if (r > 0)
+		reply_exits(req, fh, size, off);
+	else
+		fuse_reply_err(req, -r);
+	exits_req_free(er);
+}
+
 /* A run read in flight.  The interrupt callback and the answer from the
  * vCPU thread can race; the mutex and `submitted` order them. */
 struct run_req {
@@ -328,6 +436,9 @@ void kvmfs_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		break;
 	case KVMFS_IO_WAIT:
 		read_run(req, fh, size, off);
+		break;
+	case KVMFS_IO_EXITS:
+		read_exits(req, fh, size, off);
 		break;
 	default:
 		read_text(req, fh, size, off);

@@ -171,6 +171,10 @@ static const struct kvmfs_node vm_rows[] = {
      .io = KVMFS_IO_TEXT,
      .show = show_translate,
      .store = store_translate},
+    /* Every vCPU's run answers; a read at the end waits for the next:
+     * left out of listings, so that cat of every file never hangs. */
+    {.name = "exits", .mode = S_IFREG | 0400, .io = KVMFS_IO_EXITS,
+     .flags = KVMFS_NODE_HIDDEN},
     /* Writing it types into the guest's serial port: left out of
      * listings, so that cp -r of a VM never types into its copy. */
     {.name = "input", .mode = S_IFREG | 0200, .io = KVMFS_IO_INPUT,
@@ -186,9 +190,57 @@ static const struct kvmfs_node vm_rows[] = {
     STATE("irqchip", KVMFS_IO_BLOB, KVMFS_STATE_IRQCHIP, show_vm_state),
     STATE("clock", KVMFS_IO_TEXT, KVMFS_STATE_CLOCK, show_vm_state),
     STATE("uart", KVMFS_IO_TEXT, KVMFS_STATE_UART, show_vm_state),
+    /* Last: a copy (cp -r, listing order) restores the VM's own state
+     * and ctl's `cpus N` (which makes cpus/N) before the other vCPUs'. */
+    {.name = "cpus",
+     .mode = S_IFDIR | 0700,
+     .io = KVMFS_IO_DIR,
+     .dir = &kvmfs_cpus_dir},
 };
 
-const struct kvmfs_dir kvmfs_vm_dir = {ROWS(vm_rows), 0, NULL};
+/* cpus/N/: the files of vCPU N (the VM's own regs, sregs, run and
+ * translate are vCPU 0's, cpus/0's). */
+static int show_cpu_status(const struct kvmfs_node_ctx *c, GString *out)
+{
+	if (c->peek && !kvmfs_vm_has_vcpu(c->vm, c->cpu))
+		return -EAGAIN;
+	return kvmfs_vm_cpu_status(c->vm, c->cpu, out);
+}
+
+static const struct kvmfs_node cpu_rows[] = {
+    {.name = "status",
+     .mode = S_IFREG | 0400,
+     .io = KVMFS_IO_TEXT,
+     .show = show_cpu_status},
+    {.name = "regs",
+     .mode = S_IFREG | 0600,
+     .io = KVMFS_IO_TEXT,
+     .show = show_regs,
+     .store = store_regs},
+    {.name = "sregs",
+     .mode = S_IFREG | 0600,
+     .io = KVMFS_IO_TEXT,
+     .show = show_sregs,
+     .store = store_sregs},
+    {.name = "run", .mode = S_IFREG | 0400, .io = KVMFS_IO_WAIT,
+     .flags = KVMFS_NODE_HIDDEN},
+    {.name = "translate",
+     .mode = S_IFREG | 0600,
+     .io = KVMFS_IO_TEXT,
+     .show = show_translate,
+     .store = store_translate},
+    STATE("msrs", KVMFS_IO_TEXT, KVMFS_STATE_MSRS, show_vcpu_state),
+    STATE("xsave", KVMFS_IO_BLOB, KVMFS_STATE_XSAVE, show_vcpu_state),
+    STATE("xcrs", KVMFS_IO_BLOB, KVMFS_STATE_XCRS, show_vcpu_state),
+    STATE("mpstate", KVMFS_IO_BLOB, KVMFS_STATE_MPSTATE, show_vcpu_state),
+    STATE("lapic", KVMFS_IO_BLOB, KVMFS_STATE_LAPIC, show_vcpu_state),
+    STATE("events", KVMFS_IO_BLOB, KVMFS_STATE_EVENTS, show_vcpu_state),
+    STATE("debugregs", KVMFS_IO_BLOB, KVMFS_STATE_DEBUGREGS, show_vcpu_state),
+};
+
+const struct kvmfs_dir kvmfs_cpu_dir = {ROWS(cpu_rows), KVMFS_SUB_CPU, NULL, false};
+const struct kvmfs_dir kvmfs_cpus_dir = {NULL, 0, KVMFS_SUB_CPUS, &kvmfs_cpu_dir, true};
+const struct kvmfs_dir kvmfs_vm_dir = {ROWS(vm_rows), KVMFS_SUB_VM, NULL, false};
 
 /* The row a state backend acts for tells which state. */
 static const struct kvmfs_node *state_row(const struct kvmfs_node_ctx *c)
@@ -218,7 +270,7 @@ static int store_state(const struct kvmfs_node_ctx *c, const char *buf,
 {
 	return kvmfs_vm_state_write(c->vm, c->cpu, state_row(c)->state, buf, len);
 }
-const struct kvmfs_dir kvmfs_vms_dir = {ROWS(vms_rows), 1, &kvmfs_vm_dir};
+const struct kvmfs_dir kvmfs_vms_dir = {ROWS(vms_rows), 1, &kvmfs_vm_dir, false};
 
 static const struct kvmfs_node root_rows[] = {
     {.name = "version",
@@ -241,7 +293,7 @@ static const struct kvmfs_node root_rows[] = {
      .dir = &kvmfs_vms_dir},
 };
 
-const struct kvmfs_dir kvmfs_root_dir = {ROWS(root_rows), 0, NULL};
+const struct kvmfs_dir kvmfs_root_dir = {ROWS(root_rows), 0, NULL, false};
 
 _Static_assert(sizeof(vm_rows) / sizeof(vm_rows[0]) <= KVMFS_INO_MAX_ROWS,
 	       "a directory's rows fit the row field of an inode number");

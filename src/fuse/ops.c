@@ -52,7 +52,8 @@ static void fill_stat(const struct kvmfs_found *f, struct stat *st)
 	st->st_blksize = MAX_IO;
 	/* A directory with a VM per entry: one link per subdirectory. */
 	if (f->dir && f->dir->child)
-		st->st_nlink = 2 + kvmfs_host_count(f->ctx.host);
+		st->st_nlink = 2 + (f->dir->per_cpu ? kvmfs_vm_ncpus(f->ctx.vm)
+						    : kvmfs_host_count(f->ctx.host));
 	if (n->size) {
 		st->st_size = (off_t)n->size(&f->ctx);
 		if (n->io == KVMFS_IO_MEMORY)

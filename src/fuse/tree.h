@@ -24,6 +24,7 @@ enum kvmfs_io {
 	KVMFS_IO_STREAM, /* the console: offsets are stream positions */
 	KVMFS_IO_WAIT,	 /* a read that waits for the guest (run) */
 	KVMFS_IO_INPUT,	 /* bytes for the guest's serial port (input) */
+	KVMFS_IO_EXITS,	 /* a stream whose reader waits at its end (exits) */
 	KVMFS_IO_BLOB,	 /* binary state: read as text is, written whole,
 			  * applied by store() at close */
 };
@@ -84,9 +85,17 @@ struct kvmfs_dir {
 	/* The sub-object number of its rows (see the inode layout). */
 	unsigned sub;
 	/* The variable entries: each is a directory of `child`, one per VM
-	 * (vms/).  NULL for a fixed directory. */
+	 * (vms/) or, with per_cpu, one per vCPU named by its index (cpus/,
+	 * whose child's sub is KVMFS_SUB_CPU + N).  NULL for a fixed
+	 * directory. */
 	const struct kvmfs_dir *child;
+	bool per_cpu;
 };
+
+/* The sub-objects of a VM: its directory, cpus/, and cpus/N. */
+#define KVMFS_SUB_VM   0
+#define KVMFS_SUB_CPUS 1
+#define KVMFS_SUB_CPU  0x100
 
 /* Inode numbers: ino = 1 + (serial << 20 | sub << 8 | row).
  *   serial  0 for the root level, else the VM's serial (44 bits)
@@ -136,6 +145,8 @@ static inline struct kvmfs_ino kvmfs_ino_unpack(uint64_t ino)
 extern const struct kvmfs_dir kvmfs_root_dir; /* the mount's root */
 extern const struct kvmfs_dir kvmfs_vms_dir;  /* vms/ */
 extern const struct kvmfs_dir kvmfs_vm_dir;   /* vms/NAME/ */
+extern const struct kvmfs_dir kvmfs_cpus_dir; /* vms/NAME/cpus/ */
+extern const struct kvmfs_dir kvmfs_cpu_dir;  /* vms/NAME/cpus/N/ */
 
 /* A node found: what it is, what it acts on, and its inode numbers. */
 struct kvmfs_found {

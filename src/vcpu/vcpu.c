@@ -4,6 +4,7 @@
  * (kick.c) gets it out. */
 #include "lib/text.h"
 #include "vcpu/vcpu_priv.h"
+#include "x86/cpuid.h"
 
 #include "lib/log.h"
 #include "vcpu/sandbox.h"
@@ -88,7 +89,14 @@ static int vcpu_setup(struct kvmfs_vcpu *v, char *err, size_t errlen)
 		return r;
 	}
 	if (v->cfg.cpuid) {
-		r = ioctl_err(v->fd, KVM_SET_CPUID2, (void *)v->cfg.cpuid);
+		/* The VM's table with this vCPU's own APIC ID in it. */
+		size_t size = sizeof(*v->cfg.cpuid) +
+			      v->cfg.cpuid->nent * sizeof(v->cfg.cpuid->entries[0]);
+		struct kvm_cpuid2 *c = g_memdup2(v->cfg.cpuid, size);
+
+		kvmfs_cpuid_set_apic_id(c, v->cfg.id);
+		r = ioctl_err(v->fd, KVM_SET_CPUID2, c);
+		g_free(c);
 		if (r < 0) {
 			snprintf(err, errlen, "KVM_SET_CPUID2: %s", strerror(-r));
 			return r;

@@ -39,6 +39,11 @@ struct kvmfs_vcpu_config {
 	/* Put the thread under the seccomp filter of sandbox.h once the
 	 * vCPU is set up. */
 	bool sandbox;
+	/* Called with every run's answer (its last line), from the vCPU
+	 * thread with the vCPU's lock held: it must not call back into this
+	 * vCPU.  May be NULL. */
+	void (*on_answer)(void *ctx, unsigned id, const char *answer);
+	void *answer_ctx;
 };
 
 int kvmfs_vcpu_create(const struct kvmfs_vcpu_config *cfg,

@@ -69,6 +69,8 @@ static void finish_run(struct kvmfs_vcpu *v, const char *answer,
 	}
 	timer_arm(v, 0);
 	pthread_cond_broadcast(&v->done);
+	if (v->cfg.on_answer)
+		v->cfg.on_answer(v->cfg.answer_ctx, v->cfg.id, v->stats.last);
 	if (!w) {
 		g_free(text);
 		return;

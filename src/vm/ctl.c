@@ -52,32 +52,11 @@ static int apply_mode(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
 	return kvmfs_vm_set_mode(vm, 0, &op->mode);
 }
 
-/* The vCPU actions: each needs vCPU 0, created on first use. */
+/* The vCPU actions act on the whole VM (vm_smp.c): stop and reset every
+ * vCPU, step vCPU 0. */
 static int vcpu_action(struct kvmfs_vm *vm, const char *what, unsigned n)
 {
-	struct kvmfs_vcpu *vcpu;
-	int r = kvmfs_vm_enter(vm);
-
-	if (r < 0)
-		return r;
-	r = kvmfs_vm_vcpu(vm, 0, &vcpu);
-	if (r < 0)
-		goto out;
-	if (!strcmp(what, "stop")) {
-		kvmfs_vcpu_stop(vcpu);
-	} else if (!strcmp(what, "step")) {
-		kvmfs_vcpu_arm_step(vcpu, n);
-	} else if (!strcmp(what, "reset")) {
-		r = kvmfs_vcpu_reset(vcpu);
-		if (r < 0)
-			kvmfs_vm_set_error(vm, "reset: %s", strerror(-r));
-		pthread_mutex_lock(&vm->lock);
-		vm->mode_set = false;
-		pthread_mutex_unlock(&vm->lock);
-	}
-out:
-	kvmfs_vm_leave(vm);
-	return r;
+	return kvmfs_vm_cpus_action(vm, what, n);
 }
 
 static int apply_stop(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
@@ -100,7 +79,12 @@ static int apply_reset(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
 static int apply_run(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
 {
 	(void)op;
-	return kvmfs_vm_run(vm, 0, NULL, NULL);
+	return kvmfs_vm_run_all(vm);
+}
+
+static int apply_cpus(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
+{
+	return kvmfs_vm_set_cpus(vm, (unsigned)op->num);
 }
 
 static int apply_irqchip(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
@@ -123,6 +107,7 @@ struct ctl_plan {
 	uint64_t mem_avail;		/* for this VM under max_memory */
 	bool running;
 	bool has_vcpu;			/* irqchip must come before it */
+	unsigned ncpus, cpu_limit;	/* cpus N */
 	/* The pio and mmio ranges, edited as kvmfs_bus_set_policy will: a
 	 * line that sets a range again takes no room of its own. */
 	unsigned n_policies;
@@ -131,6 +116,7 @@ struct ctl_plan {
 
 /* The state ctl prints back, gathered under the VM's locks. */
 struct ctl_state {
+	unsigned ncpus;
 	uint64_t memsize;
 	uint64_t highsize;
 	size_t console;
@@ -206,6 +192,20 @@ static int plan_irqchip(const struct kvmfs_vm *vm, struct ctl_plan *p,
 	return kvmfs_check_irqchip(p->has_vcpu, err, errlen);
 }
 
+static int plan_cpus(const struct kvmfs_vm *vm, struct ctl_plan *p,
+		     const struct kvmfs_ctl_op *op, char *err, size_t errlen)
+{
+	int r = kvmfs_check_cpus((unsigned)op->num, p->ncpus, p->cpu_limit, err,
+				 errlen);
+
+	(void)vm;
+	if (!r) {
+		p->ncpus = (unsigned)op->num;
+		p->has_vcpu = true;
+	}
+	return r;
+}
+
 /* mode, step and run make the vCPU: an irqchip after them is refused. */
 static int plan_vcpu(const struct kvmfs_vm *vm, struct ctl_plan *p,
 		     const struct kvmfs_ctl_op *op, char *err, size_t errlen)
@@ -254,6 +254,12 @@ static void print_mem(const struct ctl_state *st, GString *out)
 {
 	if (st->memsize)
 		g_string_append_printf(out, "mem 0x%" PRIx64 "\n", st->memsize);
+}
+
+static void print_cpus(const struct ctl_state *st, GString *out)
+{
+	if (st->ncpus > 1)
+		g_string_append_printf(out, "cpus %u\n", st->ncpus);
 }
 
 static void print_highmem(const struct ctl_state *st, GString *out)
@@ -318,17 +324,18 @@ static const struct ctl_verb_ops {
 	[KVMFS_CTL_PIO] = { plan_policy, apply_policy, NULL },
 	[KVMFS_CTL_MMIO] = { plan_policy, apply_policy, NULL },
 	[KVMFS_CTL_HIGHMEM] = { plan_mem, apply_highmem, print_highmem },
+	[KVMFS_CTL_CPUS] = { plan_cpus, apply_cpus, print_cpus },
 };
 
-_Static_assert(sizeof(ctl_verbs) / sizeof(ctl_verbs[0]) == KVMFS_CTL_HIGHMEM + 1,
+_Static_assert(sizeof(ctl_verbs) / sizeof(ctl_verbs[0]) == KVMFS_CTL_CPUS + 1,
 	       "every verb of ctlparse.h has its row");
 
 /* The order ctl prints its settings in, which is the order a restore
- * needs: the irqchip (with the port policy) before the mode, which makes
- * the vCPU. */
+ * needs: the irqchip (with the port policy) before cpus and the mode,
+ * which make vCPUs. */
 static const enum kvmfs_ctl_verb print_order[] = {
-	KVMFS_CTL_MEM, KVMFS_CTL_HIGHMEM, KVMFS_CTL_CONSOLE, KVMFS_CTL_TIMEOUT, KVMFS_CTL_IRQCHIP,
-	KVMFS_CTL_MODE, KVMFS_CTL_STEP,
+	KVMFS_CTL_MEM, KVMFS_CTL_HIGHMEM, KVMFS_CTL_CONSOLE, KVMFS_CTL_TIMEOUT,
+	KVMFS_CTL_IRQCHIP, KVMFS_CTL_CPUS, KVMFS_CTL_MODE, KVMFS_CTL_STEP,
 };
 
 static int plan_line(const struct kvmfs_vm *vm, struct ctl_plan *p,
@@ -360,6 +367,8 @@ static int plan_write(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *ops,
 	pthread_mutex_lock(&vm->lock);
 	p.running = kvmfs_vm_any_running(vm);
 	p.has_vcpu = kvmfs_vm_vcpu_if(vm, 0) != NULL;
+	p.ncpus = vm->ncpus;
+	p.cpu_limit = kvmfs_vm_cpu_limit(vm);
 	pthread_mutex_unlock(&vm->lock);
 	p.n_policies = kvmfs_bus_policies(&vm->bus, p.policies,
 					  KVMFS_BUS_MAX_POLICIES);
@@ -404,6 +413,7 @@ int kvmfs_vm_ctl_read(struct kvmfs_vm *vm, GString *out)
 	if (vm->cpus[0].vcpu)
 		kvmfs_vcpu_stats(vm->cpus[0].vcpu, &vs);
 	st.memsize = vm->memsize;
+	st.ncpus = vm->ncpus;
 	st.highsize = vm->highsize;
 	pthread_mutex_lock(&vm->console_lock);
 	st.console = vm->console.cap;

@@ -274,6 +274,7 @@ static struct kvmfs_vm *vm_alloc(struct kvmfs_host *h)
 	vm->refs = 1;
 	vm->fd = -1;
 	vm->memfd = -1;
+	vm->ncpus = 1;
 	pthread_rwlockattr_init(&ra);
 	/* rmdir must not starve behind a stream of readers. */
 	pthread_rwlockattr_setkind_np(&ra,
@@ -282,6 +283,7 @@ static struct kvmfs_vm *vm_alloc(struct kvmfs_host *h)
 	pthread_rwlockattr_destroy(&ra);
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_mutex_init(&vm->console_lock, NULL);
+	pthread_mutex_init(&vm->exits_lock, NULL);
 	kvmfs_vm_devices_init(vm);
 	snprintf(vm->error, sizeof(vm->error), "none");
 	return vm;
@@ -374,6 +376,7 @@ static void vm_teardown(struct kvmfs_vm *vm)
 	pthread_mutex_unlock(&vm->lock);
 	for (unsigned i = 0; i < KVMFS_MAX_VCPUS; i++)
 		kvmfs_vcpu_destroy(vcpus[i]);
+	kvmfs_vm_exits_close(vm);
 	size = vm->memsize + vm->highsize;
 	if (vm->mem)
 		munmap(vm->mem, kvmfs_mem_extent(vm->memsize, vm->highsize));

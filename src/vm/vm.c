@@ -32,6 +32,8 @@ void kvmfs_vm_unref(struct kvmfs_vm *vm)
 	pthread_rwlock_destroy(&vm->rw);
 	pthread_mutex_destroy(&vm->lock);
 	pthread_mutex_destroy(&vm->console_lock);
+	kvmfs_ring_free(&vm->exits);
+	pthread_mutex_destroy(&vm->exits_lock);
 	kvmfs_uart_free(&vm->uart);
 	kvmfs_bus_free(&vm->bus);
 	free(vm);
@@ -112,6 +114,8 @@ int kvmfs_vm_vcpu(struct kvmfs_vm *vm, unsigned cpu, struct kvmfs_vcpu **out)
 		.cpuid = vm->host->cpuid,
 		.bus = &vm->bus,
 		.sandbox = vm->host->cfg.seccomp,
+		.on_answer = kvmfs_vm_exit_note,
+		.answer_ctx = vm,
 	};
 	char err[KVMFS_REASON_LEN];
 	struct kvmfs_vcpu **slot;
@@ -121,6 +125,10 @@ int kvmfs_vm_vcpu(struct kvmfs_vm *vm, unsigned cpu, struct kvmfs_vcpu **out)
 		return -ENOENT;
 	slot = &vm->cpus[cpu].vcpu;
 	pthread_mutex_lock(&vm->lock);
+	if (cpu >= vm->ncpus) {
+		pthread_mutex_unlock(&vm->lock);
+		return -ENOENT;
+	}
 	if (!*slot) {
 		r = kvmfs_vcpu_create(&cfg, slot, err, sizeof(err));
 		if (r < 0) {

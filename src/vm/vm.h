@@ -106,6 +106,22 @@ ssize_t kvmfs_vm_input(struct kvmfs_vm *vm, const void *data, size_t len);
  * makes the vCPU if it does not exist yet; kvmfs_vm_has_vcpu says
  * whether it does, for callers that must not make it (st_size). */
 bool kvmfs_vm_has_vcpu(struct kvmfs_vm *vm, unsigned cpu);
+/* vCPUs 0..N-1 exist (ctl cpus N; 1 by default): cpus/ lists them. */
+unsigned kvmfs_vm_ncpus(struct kvmfs_vm *vm);
+/* exits: every vCPU's run answers as lines "cpu N ANSWER", a stream
+ * like the console (*pos as there).  read copies what is there; wait
+ * registers FN(COOKIE) to be called once (from a vCPU thread) when there
+ * is more than POS or the VM goes, and returns 0, or 1 when there is
+ * already (nothing registered); cancel takes a registration back and
+ * says whether it was still there (if not, FN runs or ran). */
+#define KVMFS_EXITS_RING (64u << 10)
+size_t kvmfs_vm_exits_read(struct kvmfs_vm *vm, uint64_t *pos, void *buf,
+			   size_t len);
+int kvmfs_vm_exits_wait(struct kvmfs_vm *vm, uint64_t pos,
+			void (*fn)(void *cookie), void *cookie);
+bool kvmfs_vm_exits_cancel(struct kvmfs_vm *vm, void *cookie);
+/* cpus/N/status: vCPU CPU's state, mpstate, last exit and counters. */
+int kvmfs_vm_cpu_status(struct kvmfs_vm *vm, unsigned cpu, GString *out);
 int kvmfs_vm_regs_read(struct kvmfs_vm *vm, unsigned cpu, GString *out);
 int kvmfs_vm_regs_write(struct kvmfs_vm *vm, unsigned cpu, const char *text,
 			size_t len);

@@ -434,12 +434,16 @@ int kvmfs_vm_translate_read(struct kvmfs_vm *vm, unsigned cpu, GString *out)
 /* A run that would fetch its first instruction outside memory (a VM
  * without a mode sits at the reset vector, 0xfffffff0) is refused with
  * the fix, rather than answered with KVM's internal_error. */
-static int check_start(struct kvmfs_vm *vm, struct kvmfs_vcpu *vcpu,
-		       char *err, size_t errlen)
+static int check_start(struct kvmfs_vm *vm, unsigned cpu,
+		       struct kvmfs_vcpu *vcpu, char *err, size_t errlen)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
 
+	/* With the irqchip, an AP waits for the BSP's INIT-SIPI-SIPI, which
+	 * sets where it starts. */
+	if (cpu > 0 && __atomic_load_n(&vm->irqchip, __ATOMIC_ACQUIRE))
+		return 0;
 	if (kvmfs_vcpu_running(vcpu) || kvmfs_vcpu_get_sregs(vcpu, &sregs) < 0 ||
 	    kvmfs_vcpu_get_regs(vcpu, &regs) < 0)
 		return 0;	/* joining a run, or KVM_RUN will say */
@@ -459,7 +463,7 @@ int kvmfs_vm_run(struct kvmfs_vm *vm, unsigned cpu, kvmfs_run_done_fn done,
 	 * the vCPU's lock: EBUSY comes from kvmfs_vcpu_run. */
 	r = kvmfs_check_run(vm->memsize, false, err, sizeof(err));
 	if (!r)
-		r = check_start(vm, vcpu, err, sizeof(err));
+		r = check_start(vm, cpu, vcpu, err, sizeof(err));
 	if (!r) {
 		r = kvmfs_vcpu_run(vcpu, done, cookie);
 		if (r == -EBUSY)

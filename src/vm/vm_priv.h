@@ -17,8 +17,9 @@
 #define KVMFS_ERR_LEN KVMFS_REASON_LEN
 #define KVMFS_CONSOLE_DEFAULT (1u << 20)
 #define KVMFS_TRANSLATE_MAX 4096
-/* vCPUs per VM: one until several can run (their files would be cpus/N). */
-#define KVMFS_MAX_VCPUS 1
+/* vCPUs per VM (ctl cpus N; their files are cpus/N), at most; KVM's
+ * KVM_CAP_MAX_VCPUS may allow fewer. */
+#define KVMFS_MAX_VCPUS 64
 
 /* One vCPU of a VM, created on first use, and what its files keep. */
 struct kvmfs_vm_cpu {
@@ -62,6 +63,7 @@ struct kvmfs_vm {
 
 	pthread_mutex_t lock;		/* below: config, vcpu creation */
 	struct kvmfs_vm_cpu cpus[KVMFS_MAX_VCPUS];
+	unsigned ncpus;			/* vCPUs 0..ncpus-1 (ctl cpus), >= 1 */
 	unsigned timeout_ms;
 	bool mode_set;
 	struct kvmfs_mode_args mode;
@@ -69,6 +71,13 @@ struct kvmfs_vm {
 
 	pthread_mutex_t console_lock;
 	struct kvmfs_ring console;
+
+	/* vms/NAME/exits: every vCPU's run answers, one line each, and the
+	 * readers waiting at its end (vm_smp.c). */
+	pthread_mutex_t exits_lock;
+	struct kvmfs_ring exits;
+	struct kvmfs_exits_waiter *exits_waiters;
+	bool exits_closed;
 
 	/* The devices; registered when the VM is made. */
 	struct kvmfs_bus bus;
@@ -128,6 +137,18 @@ static inline uint64_t kvmfs_mem_extent(uint64_t low, uint64_t high)
 {
 	return high ? KVMFS_HIGHMEM_BASE + high : low;
 }
+/* cpus N on a VM with HAVE vCPUs, LIMIT allowed (vm_smp.c). */
+int kvmfs_check_cpus(unsigned n, unsigned have, unsigned limit, char *err,
+		     size_t errlen);
+unsigned kvmfs_vm_cpu_limit(struct kvmfs_vm *vm);
+/* ctl's run, stop, reset and step for the whole VM (vm_smp.c). */
+int kvmfs_vm_run_all(struct kvmfs_vm *vm);
+int kvmfs_vm_cpus_action(struct kvmfs_vm *vm, const char *what, unsigned n);
+int kvmfs_vm_set_cpus(struct kvmfs_vm *vm, unsigned n);
+/* A vCPU's run answer, for exits (the vCPU's on_answer). */
+void kvmfs_vm_exit_note(void *ctx, unsigned cpu, const char *answer);
+/* The VM goes: wake every exits reader (they find it gone). */
+void kvmfs_vm_exits_close(struct kvmfs_vm *vm);
 /* Anything WHAT that needs the vCPU stopped. */
 int kvmfs_check_stopped(const char *what, bool running, char *err,
 			size_t errlen);

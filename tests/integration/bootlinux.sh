@@ -125,16 +125,23 @@ for vm in linux clone; do
 done
 check "rmdir of the Linux VMs" rmdir "$V/linux" "$V/clone"
 
-# Memory above 4 GiB: --mem above 3G puts 3G at 0 and the rest at 4 GiB
-# (ctl highmem, a second KVM slot); Linux finds it in e820 and uses it
-# (its memory map is allocated top down, so it writes there at once).
-if ! out=$(bash "$SRCDIR/examples/boot-linux.sh" --name big --mem 4608M "$MNT" "$P/vmlinuz" "$P/initrd.cpio.gz" "$CMDLINE" 2>&1); then
-	fail "boot-linux.sh --mem 4608M failed: $out"
+# Two vCPUs and memory above 4 GiB, in one boot: --cpus 2 makes vCPU 1
+# (ctl cpus 2) and lists it in the MP table, Linux's BSP starts it with
+# INIT-SIPI-SIPI; --mem above 3G puts 3G at 0 and the rest at 4 GiB (ctl
+# highmem, a second KVM slot), which Linux finds in e820 and uses (its
+# memory map is allocated top down, so it writes there at once).
+if ! out=$(bash "$SRCDIR/examples/boot-linux.sh" --name big --cpus 2 --mem 4608M "$MNT" "$P/vmlinuz" "$P/initrd.cpio.gz" "$CMDLINE" 2>&1); then
+	fail "boot-linux.sh --cpus 2 --mem 4608M failed: $out"
 else
+	expect_eq "the VM has two vCPUs" "$(ls "$V/big/cpus" | tr '\n' ' ')" "0 1 "
 	expect_match "the loader put 1.5 GiB at 4 GiB" "$out" "memory 0x120000000: 0xc0000000 at 0, 0x60000000 at 0x100000000"
 	expect_eq "the VM has highmem" "$(field "$V/big/status" highmem)" $((1536 << 20))
 	if wait_for big '~ # ' $((10 * tf)); then
-		pass "the 4.5 GiB Linux reached its prompt"
+		pass "the 2-vCPU, 4.5 GiB Linux reached its prompt"
+		check "Linux brought up both CPUs" grep -qF "smp: Brought up 1 node, 2 CPUs" "$V/big/console"
+		echo 'nproc' >"$V/big/input"
+		check "nproc in its shell says 2" wait_line big 2 $((2 * tf))
+		expect_eq "cpus/1 runs" "$(field "$V/big/cpus/1/status" state)" running
 		check "its e820 has the memory at 4 GiB" \
 			grep -qF "BIOS-e820: [mem 0x0000000100000000-0x000000015fffffff] usable" "$V/big/console"
 		echo 'grep MemTotal /proc/meminfo' >"$V/big/input"

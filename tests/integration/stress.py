@@ -3,7 +3,8 @@
 for SECONDS on a shared set of VM names under MNT/vms, with plain file
 calls: create, set memory, load a guest, set a mode, write registers,
 run with a timeout, step, translate, read console and status, write
-several ctl commands at once, remove.
+several ctl commands at once, give a VM several vCPUs (cpus N) and read,
+write and run them one by one (cpus/N/), remove.
 Errors that the contract allows under races (ENOENT when another client
 removed the VM, EBUSY while a vCPU runs, EEXIST on a name just taken)
 are counted; anything else, or a call that takes longer than 10 s, is a
@@ -27,7 +28,8 @@ ALLOWED = {errno.ENOENT, errno.EBUSY, errno.EEXIST, errno.EINVAL, errno.ENOSPC,
            errno.ENOMEM, errno.EOPNOTSUPP}
 NAMES = [f"s{i}" for i in range(6)]
 OPS = ["op_create", "op_mem", "op_load", "op_mode", "op_regs", "op_run", "op_background",
-       "op_step", "op_translate", "op_read", "op_memory", "op_ctl_lines", "op_remove"]
+       "op_step", "op_translate", "op_read", "op_memory", "op_ctl_lines", "op_remove",
+       "op_cpus", "op_cpu_read", "op_cpu_run"]
 
 
 def write(path, data):
@@ -106,9 +108,25 @@ def client(mnt, guests, seconds, seed, out, current):
     def op_remove(d):
         os.rmdir(d)
 
+    def op_cpus(d):
+        write(d + "/ctl", b"cpus %d\n" % rnd.randint(1, 4))
+
+    def op_cpu_read(d):
+        n = rnd.randrange(4)
+        read(d + "/cpus/%d/" % n + rnd.choice(["regs", "sregs", "status", "mpstate"]))
+
+    def op_cpu_run(d):
+        n = rnd.randrange(4)
+        if rnd.random() < 0.5:
+            write(d + "/cpus/%d/sregs" % n, b"cs.base 0\ncs.selector 0\n")
+            write(d + "/cpus/%d/regs" % n, b"rip 0\n")
+        write(d + "/ctl", b"timeout %d\n" % rnd.choice([1, 10, 50]))
+        read(d + "/cpus/%d/run" % n)
+
     ops = [op_create] * 3 + [op_mem] * 3 + [op_load] * 2 + [op_mode] * 2 + \
         [op_regs, op_run, op_run, op_background, op_step, op_translate,
-         op_read, op_read, op_memory, op_ctl_lines, op_remove]
+         op_read, op_read, op_memory, op_ctl_lines, op_remove,
+         op_cpus, op_cpu_read, op_cpu_read, op_cpu_run]
     while time.monotonic() < end:
         d = os.path.join(vms, rnd.choice(NAMES))
         op = rnd.choice(ops)
