@@ -96,14 +96,14 @@
 #
 # Ports and MMIO: with 'irqchip' the PIC (0x20, 0xa0), the PIT (0x40-0x43),
 # port 0x61 (KVM's dummy speaker), the ELCR (0x4d0) and the LAPIC and
-# IOAPIC never leave KVM. kvmfs serves the 0xe9 debug console and the UART
-# at 0x3f8-0x3ff. Everything else is ignored (reads all ones, writes
+# IOAPIC never leave KVM. kvmfs serves the 0xe9 debug console, the UART
+# at 0x3f8-0x3ff and (with the irqchip) the CMOS clock at 0x70-0x71, which
+# Linux's rtc_cmos reads its time from. Everything else is ignored (reads all ones, writes
 # dropped), as a PC reads an empty ISA bus: Linux's drivers take 0xff for
 # "no device". The three pio ranges leave 0xe9 and 0x3f8-0x3ff out, so
 # the policy does not depend on whether a device wins over an ignore
 # range. What Linux 6.1 probes there in this VM (no ACPI, no MP table,
-# no PCI): 0x80 (I/O delay, unless KVM's nop delay), 0x70-0x71
-# (CMOS/RTC, NMI mask), 0x60/0x64 (i8042, not in KVM; reboot also writes
+# no PCI): 0x80 (I/O delay, unless KVM's nop delay), 0x60/0x64 (i8042, not in KVM; reboot also writes
 # 0xfe to 0x64), 0x2f8/0x3e8/0x2e8 (the other legacy 8250 UARTs),
 # 0xcf8-0xcff (PCI config type 1 and 2; 0xcf9 reset), 0x3c0-0x3df and
 # 0x3b0-0x3bf (VGA, only with screen_info set, which the zero page

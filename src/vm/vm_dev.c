@@ -2,6 +2,7 @@
  * in-kernel irqchip and PIT (ctl irqchip), the port and MMIO policy (ctl
  * pio and mmio), and the UART's input (vms/NAME/input).  See
  * docs/reference.md, "Devices". */
+#include "lib/log.h"
 #include "vm/vm_priv.h"
 
 #include <errno.h>
@@ -79,6 +80,11 @@ int kvmfs_vm_set_irqchip(struct kvmfs_vm *vm)
 		snprintf(err, sizeof(err), "irqchip: KVM_CREATE_PIT2: %s (the irqchip is there, no PIT)",
 			 strerror(-r));
 	}
+	/* A PC's other chip of the same age, in the server: the CMOS
+	 * clock at 0x70 (devices/rtc.h), which KVM does not have. */
+	kvmfs_rtc_init(&vm->rtc);
+	if (!r && kvmfs_rtc_attach(&vm->rtc, &vm->bus) < 0)
+		kvmfs_log("vm %s: no room on the bus for the RTC", vm->name);
 out:
 	pthread_mutex_unlock(&vm->lock);
 	kvmfs_vm_leave(vm);

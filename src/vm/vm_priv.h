@@ -6,6 +6,7 @@
 #include "devices/bus.h"
 #include "lib/text.h"
 #include "devices/debugcon.h"
+#include "devices/rtc.h"
 #include "devices/uart.h"
 #include "x86/modes.h"
 #include "lib/ring.h"
@@ -83,6 +84,7 @@ struct kvmfs_vm {
 	struct kvmfs_bus bus;
 	struct kvmfs_debugcon debugcon;	/* port 0xE9, into console */
 	struct kvmfs_uart uart;		/* COM1, into console; input */
+	struct kvmfs_rtc rtc;		/* the CMOS clock, with the irqchip */
 	bool irqchip;			/* KVM's PIC, IOAPIC, LAPIC and PIT (atomic) */
 };
 

@@ -59,6 +59,13 @@ wait_line() {
 	return 1
 }
 
+# why VM: where a VM that missed its prompt is (for the failure's line).
+why() {
+	echo "status: $(grep -E '^(state|exit|exits|exits_io|uart_tx|irqchip) ' "$V/$1/status" | tr '\n' ' ')"
+	echo "regs: $(grep -E '^(rip|rsp|rflags) ' "$V/$1/regs" | tr '\n' ' ')"
+	echo "sregs: $(grep -E '^(cr0|cr3|cr4|efer|cs.selector|cs.base) ' "$V/$1/sregs" | tr '\n' ' ')"
+}
+
 CMDLINE='console=ttyS0 reboot=t panic=-1 io_delay=none pci=off i8042.noaux i8042.nokbd i8042.nopnp'
 start=$(date +%s)
 if ! out=$(bash "$SRCDIR/examples/boot-linux.sh" "$MNT" "$P/vmlinuz" "$P/initrd.cpio.gz" "$CMDLINE" 2>&1); then
@@ -73,6 +80,7 @@ if wait_for linux '~ # ' $((10 * tf)); then
 	pass "the busybox shell's prompt in console after $(($(date +%s) - start)) s"
 else
 	fail "no shell prompt after $((10 * tf)) s; console ends with: $(tail -c 400 "$V/linux/console" | tr -cd '[:print:]\n')"
+	why linux
 	finish
 	exit 1
 fi
@@ -153,6 +161,7 @@ else
 		check "Linux wrote into the top of highmem ($n non-zero bytes in its last 64 MiB)" test "$n" -gt 0
 	else
 		fail "the 4.5 GiB Linux: no prompt after $((10 * tf)) s; console ends with: $(tail -c 400 "$V/big/console" | tr -cd '[:print:]\n')"
+		why big
 	fi
 	check "rmdir of the 4.5 GiB VM" rmdir "$V/big"
 fi
