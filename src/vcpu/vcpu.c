@@ -88,15 +88,8 @@ static int vcpu_setup(struct kvmfs_vcpu *v, char *err, size_t errlen)
 		snprintf(err, errlen, "mmap of kvm_run: %s", strerror(-r));
 		return r;
 	}
-	if (v->cfg.cpuid) {
-		/* The VM's table with this vCPU's own APIC ID in it. */
-		size_t size = sizeof(*v->cfg.cpuid) +
-			      v->cfg.cpuid->nent * sizeof(v->cfg.cpuid->entries[0]);
-		struct kvm_cpuid2 *c = g_memdup2(v->cfg.cpuid, size);
-
-		kvmfs_cpuid_set_apic_id(c, v->cfg.id);
-		r = ioctl_err(v->fd, KVM_SET_CPUID2, c);
-		g_free(c);
+	if (v->cpuid) {
+		r = ioctl_err(v->fd, KVM_SET_CPUID2, v->cpuid);
 		if (r < 0) {
 			snprintf(err, errlen, "KVM_SET_CPUID2: %s", strerror(-r));
 			return r;
@@ -210,6 +203,12 @@ int kvmfs_vcpu_create(const struct kvmfs_vcpu_config *cfg,
 	v->fd = -1;
 	v->calls_tail = &v->calls;
 	v->steps = g_string_new(NULL);
+	if (cfg->cpuid) {
+		/* The VM's table with this vCPU's own APIC ID in it. */
+		v->cpuid = g_memdup2(cfg->cpuid, sizeof(*cfg->cpuid) +
+					 cfg->cpuid->nent * sizeof(cfg->cpuid->entries[0]));
+		kvmfs_cpuid_set_apic_id(v->cpuid, cfg->id);
+	}
 	snprintf(v->stats.last, sizeof(v->stats.last), "none");
 	pthread_mutex_init(&v->lock, NULL);
 	pthread_cond_init(&v->wake, NULL);
@@ -228,6 +227,8 @@ int kvmfs_vcpu_create(const struct kvmfs_vcpu_config *cfg,
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r) {
 		snprintf(err, errlen, "pthread_create: %s", strerror(r));
+		g_free(v->cpuid);
+		g_string_free(v->steps, TRUE);
 		free(v);
 		return -r;
 	}
@@ -236,6 +237,8 @@ int kvmfs_vcpu_create(const struct kvmfs_vcpu_config *cfg,
 		pthread_cond_wait(&v->done, &v->lock);
 	r = v->create_err;
 	pthread_mutex_unlock(&v->lock);
+	g_free(v->cpuid);
+	v->cpuid = NULL;
 	if (r < 0) {
 		snprintf(err, errlen, "%s", v->create_msg ? v->create_msg : "?");
 		pthread_join(v->thread, NULL);

@@ -127,6 +127,20 @@ check "rmdir with a reader waiting in exits" rmdir "$V/t"
 wait "$catpid"
 expect_eq "which then gets an error, not a hang" "$?" 1
 
+# Stopping one vCPU while another runs: its run read is interrupted.
+mkdir "$V/p"
+check "two spinning vCPUs" bash -c "printf 'mem 64K\ncpus 2\nmode real\n' > '$V/p/ctl' && cat '$GUESTS/spin.bin' > '$V/p/memory' && printf 'cs.base 0\ncs.selector 0\n' > '$V/p/cpus/1/sregs' && echo 'rip 0' > '$V/p/cpus/1/regs'"
+cat "$V/p/cpus/0/run" >"$WORK/p0" &
+p0=$!
+timeout -s INT 1 cat "$V/p/cpus/1/run" >"$WORK/p1"
+expect_match "an interrupted read of cpus/1/run stops vCPU 1" "$(field "$V/p/cpus/1/status" exit)" "^interrupted"
+expect_eq "vCPU 0 runs on" "$(field "$V/p/cpus/0/status" state)" running
+check "both counted: vCPU 1's ax moved" bash -c "! grep -q '^rax 0x0000000000000000$' '$V/p/cpus/1/regs'"
+check "stop" bash -c "echo stop > '$V/p/ctl'"
+wait "$p0"
+expect_match "vCPU 0's reader gets its stop" "$(cat "$WORK/p0")" "^stopped"
+check "rmdir" rmdir "$V/p"
+
 # irqchip after cpus is refused, as after any vCPU.
 mkdir "$V/u"
 check "cpus 2 without irqchip" bash -c "echo 'cpus 2' > '$V/u/ctl'"
