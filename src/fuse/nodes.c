@@ -120,6 +120,27 @@ static uint64_t size_blob(const struct kvmfs_node_ctx *c);
 	  .state = (which), .show = (shower), .store = store_state,        \
 	  .size = (kind) == KVMFS_IO_BLOB ? size_blob : NULL }
 
+/* The rows of one vCPU, in the VM's directory (vCPU 0) and in cpus/N:
+ * its registers, its run (reading it runs: not listed) and translate;
+ * then the rest of its snapshot, in the order a restore needs. */
+#define VCPU_FILES                                                         \
+	{ .name = "regs", .mode = S_IFREG | 0600, .io = KVMFS_IO_TEXT,      \
+	  .show = show_regs, .store = store_regs },                         \
+	{ .name = "sregs", .mode = S_IFREG | 0600, .io = KVMFS_IO_TEXT,     \
+	  .show = show_sregs, .store = store_sregs },                       \
+	{ .name = "run", .mode = S_IFREG | 0400, .io = KVMFS_IO_WAIT,       \
+	  .flags = KVMFS_NODE_HIDDEN },                                     \
+	{ .name = "translate", .mode = S_IFREG | 0600, .io = KVMFS_IO_TEXT, \
+	  .show = show_translate, .store = store_translate }
+#define VCPU_STATE                                                         \
+	STATE("msrs", KVMFS_IO_TEXT, KVMFS_STATE_MSRS, show_vcpu_state),   \
+	STATE("xsave", KVMFS_IO_BLOB, KVMFS_STATE_XSAVE, show_vcpu_state), \
+	STATE("xcrs", KVMFS_IO_BLOB, KVMFS_STATE_XCRS, show_vcpu_state),   \
+	STATE("mpstate", KVMFS_IO_BLOB, KVMFS_STATE_MPSTATE, show_vcpu_state), \
+	STATE("lapic", KVMFS_IO_BLOB, KVMFS_STATE_LAPIC, show_vcpu_state), \
+	STATE("events", KVMFS_IO_BLOB, KVMFS_STATE_EVENTS, show_vcpu_state), \
+	STATE("debugregs", KVMFS_IO_BLOB, KVMFS_STATE_DEBUGREGS, show_vcpu_state)
+
 static uint64_t size_memory(const struct kvmfs_node_ctx *c)
 {
 	return kvmfs_vm_mem_size(c->vm);
@@ -154,23 +175,7 @@ static const struct kvmfs_node vm_rows[] = {
      .mode = S_IFREG | 0400,
      .io = KVMFS_IO_TEXT,
      .show = show_status},
-    {.name = "regs",
-     .mode = S_IFREG | 0600,
-     .io = KVMFS_IO_TEXT,
-     .show = show_regs,
-     .store = store_regs},
-    {.name = "sregs",
-     .mode = S_IFREG | 0600,
-     .io = KVMFS_IO_TEXT,
-     .show = show_sregs,
-     .store = store_sregs},
-    {.name = "run", .mode = S_IFREG | 0400, .io = KVMFS_IO_WAIT,
-     .flags = KVMFS_NODE_HIDDEN},
-    {.name = "translate",
-     .mode = S_IFREG | 0600,
-     .io = KVMFS_IO_TEXT,
-     .show = show_translate,
-     .store = store_translate},
+    VCPU_FILES,
     /* Every vCPU's run answers; a read at the end waits for the next:
      * left out of listings, so that cat of every file never hangs. */
     {.name = "exits", .mode = S_IFREG | 0400, .io = KVMFS_IO_EXITS,
@@ -180,13 +185,7 @@ static const struct kvmfs_node vm_rows[] = {
     {.name = "input", .mode = S_IFREG | 0200, .io = KVMFS_IO_INPUT,
      .flags = KVMFS_NODE_HIDDEN},
     /* The rest of a snapshot, in the order a restore needs. */
-    STATE("msrs", KVMFS_IO_TEXT, KVMFS_STATE_MSRS, show_vcpu_state),
-    STATE("xsave", KVMFS_IO_BLOB, KVMFS_STATE_XSAVE, show_vcpu_state),
-    STATE("xcrs", KVMFS_IO_BLOB, KVMFS_STATE_XCRS, show_vcpu_state),
-    STATE("mpstate", KVMFS_IO_BLOB, KVMFS_STATE_MPSTATE, show_vcpu_state),
-    STATE("lapic", KVMFS_IO_BLOB, KVMFS_STATE_LAPIC, show_vcpu_state),
-    STATE("events", KVMFS_IO_BLOB, KVMFS_STATE_EVENTS, show_vcpu_state),
-    STATE("debugregs", KVMFS_IO_BLOB, KVMFS_STATE_DEBUGREGS, show_vcpu_state),
+    VCPU_STATE,
     STATE("irqchip", KVMFS_IO_BLOB, KVMFS_STATE_IRQCHIP, show_vm_state),
     STATE("clock", KVMFS_IO_TEXT, KVMFS_STATE_CLOCK, show_vm_state),
     STATE("uart", KVMFS_IO_TEXT, KVMFS_STATE_UART, show_vm_state),
@@ -212,30 +211,8 @@ static const struct kvmfs_node cpu_rows[] = {
      .mode = S_IFREG | 0400,
      .io = KVMFS_IO_TEXT,
      .show = show_cpu_status},
-    {.name = "regs",
-     .mode = S_IFREG | 0600,
-     .io = KVMFS_IO_TEXT,
-     .show = show_regs,
-     .store = store_regs},
-    {.name = "sregs",
-     .mode = S_IFREG | 0600,
-     .io = KVMFS_IO_TEXT,
-     .show = show_sregs,
-     .store = store_sregs},
-    {.name = "run", .mode = S_IFREG | 0400, .io = KVMFS_IO_WAIT,
-     .flags = KVMFS_NODE_HIDDEN},
-    {.name = "translate",
-     .mode = S_IFREG | 0600,
-     .io = KVMFS_IO_TEXT,
-     .show = show_translate,
-     .store = store_translate},
-    STATE("msrs", KVMFS_IO_TEXT, KVMFS_STATE_MSRS, show_vcpu_state),
-    STATE("xsave", KVMFS_IO_BLOB, KVMFS_STATE_XSAVE, show_vcpu_state),
-    STATE("xcrs", KVMFS_IO_BLOB, KVMFS_STATE_XCRS, show_vcpu_state),
-    STATE("mpstate", KVMFS_IO_BLOB, KVMFS_STATE_MPSTATE, show_vcpu_state),
-    STATE("lapic", KVMFS_IO_BLOB, KVMFS_STATE_LAPIC, show_vcpu_state),
-    STATE("events", KVMFS_IO_BLOB, KVMFS_STATE_EVENTS, show_vcpu_state),
-    STATE("debugregs", KVMFS_IO_BLOB, KVMFS_STATE_DEBUGREGS, show_vcpu_state),
+    VCPU_FILES,
+    VCPU_STATE,
 };
 
 const struct kvmfs_dir kvmfs_cpu_dir = {ROWS(cpu_rows), KVMFS_SUB_CPU, NULL, false};
