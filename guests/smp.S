@@ -10,8 +10,8 @@
  *
  * Each AP starts in real mode at cs 0x0100 ip 0 (0x1000), asks CPUID
  * leaf 1 for its initial APIC ID (EBX bits 31-24: the vCPU's ID under
- * KVM), counts itself in at 0x400 with a locked add, stores its ID at
- * 0x410 + ID, prints the ID as one byte ('0' + ID) and halts at
+ * KVM), stores its ID at 0x410 + ID, prints the ID as one byte ('0' +
+ * ID), counts itself in at 0x400 with a locked add and halts at
  * ap_halt (ip 0x1e, cs.base 0x1000; the BSP halts at 0x66). */
 	.code32
 	.section .text.start, "ax"
@@ -50,11 +50,12 @@ ap_start:
 	movl	$1, %eax		/* 0x00 */
 	cpuid				/* 0x06 */
 	shrl	$24, %ebx		/* 0x08 */
-	lock addl $1, 0x400		/* 0x0c */
-	movb	%bl, 0x410(%bx)		/* 0x13 */
-	movb	%bl, %al		/* 0x17 */
+	movb	%bl, 0x410(%bx)		/* 0x0c */
+	movb	%bl, %al		/* 0x10 */
 	addb	$'0', %al
 	outb	%al, $0xe9
+	/* Counted in last: the BSP prints after every ID is out. */
+	lock addl $1, 0x400
 	cli
 ap_halt:
 	hlt
