@@ -54,26 +54,21 @@ static int apply_mode(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
 
 /* The vCPU actions act on the whole VM (vm_smp.c): stop and reset every
  * vCPU, step vCPU 0. */
-static int vcpu_action(struct kvmfs_vm *vm, const char *what, unsigned n)
-{
-	return kvmfs_vm_cpus_action(vm, what, n);
-}
-
 static int apply_stop(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
 {
 	(void)op;
-	return vcpu_action(vm, "stop", 0);
+	return kvmfs_vm_cpus_action(vm, "stop", 0);
 }
 
 static int apply_step(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
 {
-	return vcpu_action(vm, "step", (unsigned)op->num);
+	return kvmfs_vm_cpus_action(vm, "step", (unsigned)op->num);
 }
 
 static int apply_reset(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)
 {
 	(void)op;
-	return vcpu_action(vm, "reset", 0);
+	return kvmfs_vm_cpus_action(vm, "reset", 0);
 }
 
 static int apply_run(struct kvmfs_vm *vm, const struct kvmfs_ctl_op *op)

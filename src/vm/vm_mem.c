@@ -216,10 +216,12 @@ int kvmfs_check_mem(const char *verb, uint64_t low, uint64_t high,
 	return 0;
 }
 
-/* Memory of LOW bytes at 0 and HIGH bytes at 4 GiB, for VERB. */
-static int set_memory(struct kvmfs_vm *vm, const char *verb, uint64_t low,
-		      uint64_t high)
+/* SIZE bytes of memory at 0 (mem) or, HIGH, at 4 GiB (highmem); the
+ * other part stays. */
+static int set_memory(struct kvmfs_vm *vm, bool high_part, uint64_t size)
 {
+	const char *verb = high_part ? "highmem" : "mem";
+	uint64_t low, high;
 	struct kvmfs_host *h = vm->host;
 	char err[KVMFS_ERR_LEN];
 	uint64_t old;
@@ -231,10 +233,8 @@ static int set_memory(struct kvmfs_vm *vm, const char *verb, uint64_t low,
 		pthread_rwlock_unlock(&vm->rw);
 		return -ENOENT;
 	}
-	if (!strcmp(verb, "mem"))
-		high = vm->highsize;
-	else
-		low = vm->memsize;
+	low = high_part ? vm->memsize : size;
+	high = high_part ? size : vm->highsize;
 	if (low == vm->memsize && high == vm->highsize) {
 		pthread_rwlock_unlock(&vm->rw);
 		return 0;
@@ -276,7 +276,7 @@ int kvmfs_vm_set_mem(struct kvmfs_vm *vm, uint64_t size)
 				   " must be a multiple of 4096, at least 4096", size);
 		return -EINVAL;
 	}
-	return set_memory(vm, "mem", size, 0);
+	return set_memory(vm, false, size);
 }
 
 int kvmfs_vm_set_highmem(struct kvmfs_vm *vm, uint64_t size)
@@ -286,7 +286,7 @@ int kvmfs_vm_set_highmem(struct kvmfs_vm *vm, uint64_t size)
 				   " must be a multiple of 4096 (0: none)", size);
 		return -EINVAL;
 	}
-	return set_memory(vm, "highmem", 0, size);
+	return set_memory(vm, true, size);
 }
 
 int kvmfs_vm_truncate_mem(struct kvmfs_vm *vm, uint64_t size)

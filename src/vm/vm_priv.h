@@ -65,6 +65,7 @@ struct kvmfs_vm {
 	pthread_mutex_t lock;		/* below: config, vcpu creation */
 	struct kvmfs_vm_cpu cpus[KVMFS_MAX_VCPUS];
 	unsigned ncpus;			/* vCPUs 0..ncpus-1 (ctl cpus), >= 1 */
+	unsigned cpu_limit;		/* KVM's, once asked (vm_smp.c) */
 	unsigned timeout_ms;
 	bool mode_set;
 	struct kvmfs_mode_args mode;

@@ -11,16 +11,24 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+/* Asked of KVM once per VM: every multi-line ctl write plans with it. */
 unsigned kvmfs_vm_cpu_limit(struct kvmfs_vm *vm)
 {
-	int n = ioctl(vm->fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	unsigned cached = __atomic_load_n(&vm->cpu_limit, __ATOMIC_RELAXED);
+	int n;
+
+	if (cached)
+		return cached;
+	n = ioctl(vm->fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
 
 	/* KVM_CAP_MAX_VCPUS 0: KVM_CAP_NR_VCPUS holds (api.rst). */
 	if (n <= 0)
 		n = ioctl(vm->fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
 	if (n <= 0)
 		n = 1;
-	return (unsigned)n < KVMFS_MAX_VCPUS ? (unsigned)n : KVMFS_MAX_VCPUS;
+	cached = (unsigned)n < KVMFS_MAX_VCPUS ? (unsigned)n : KVMFS_MAX_VCPUS;
+	__atomic_store_n(&vm->cpu_limit, cached, __ATOMIC_RELAXED);
+	return cached;
 }
 
 unsigned kvmfs_vm_ncpus(struct kvmfs_vm *vm)
