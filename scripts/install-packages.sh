@@ -45,4 +45,4 @@ if [ "$backports" = 1 ]; then
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		-t bookworm-backports qemu-system-x86 >/dev/null
 fi
-echo "install-packages: done ($(qemu-system-x86_64 --version | head -1))"
+echo "install-packages: done ($(qemu-system-x86_64 --version | sed -n 1p))"

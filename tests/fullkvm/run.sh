@@ -287,9 +287,12 @@ fi
 kernel_package() {
 	local pkg=$FULLKVM_KERNEL dep
 	for _ in 1 2 3; do
+		# awk reads to the end: a reader that quits early would kill
+		# apt-cache with SIGPIPE, and pipefail made that the lane's
+		# exit status (141) on a fresh cache, now and then.
 		dep=$(apt-cache depends --no-recommends --no-suggests --no-conflicts \
 			--no-breaks --no-replaces --no-enhances "$pkg" 2>/dev/null |
-			awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
+			awk '!found && $1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; found = 1 }')
 		[ -n "$dep" ] || break
 		pkg=$dep
 	done
@@ -359,9 +362,9 @@ add_module() {
 	local name=$1 ko dep deps
 	[ -n "${mod_seen[$name]:-}" ] && return 0
 	mod_seen[$name]=1
-	ko=$(find "$moddir/kernel" -name "$name.ko" -o -name "${name//_/-}.ko" | head -1)
+	ko=$(find "$moddir/kernel" \( -name "$name.ko" -o -name "${name//_/-}.ko" \) -print -quit)
 	[ -n "$ko" ] || die "module $name not found in $moddir (compressed modules are not handled)"
-	deps=$(tr '\0' '\n' <"$ko" | sed -n 's/^depends=//p' | head -1)
+	deps=$(tr '\0' '\n' <"$ko" | sed -n 's/^depends=//p' | sed -n 1p)
 	IFS=, read -r -a deps <<<"$deps"
 	for dep in "${deps[@]}"; do
 		[ -n "$dep" ] && add_module "$dep"
